@@ -1,5 +1,14 @@
 """Deep learning for particle physics as scikit-learn estimators."""
 
+from sklearn_dlpp._base import TrainingDivergedWarning
+from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
+from sklearn_dlpp._perceptron import PerceptronClassifier
+
 __version__ = "0.1.0"
 
-__all__: list[str] = []
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "PerceptronClassifier",
+    "TrainingDivergedWarning",
+]

@@ -1,0 +1,373 @@
+"""Shared machinery of the dense (feature-vector) estimators: input checks, tensors, heads."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import _check_partial_fit_first_call, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from torch import Tensor, nn
+
+from sklearn_dlpp._base import BaseNeuralEstimator
+from sklearn_dlpp._engine import TrainingData
+
+ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+# The training parameters every dense estimator shares, checked by scikit-learn's machinery.
+TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
+    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+    "device": [str],
+    "callbacks": [list, None],
+    "dtype": [StrOptions({"float32", "float64"})],
+}
+
+
+def dense_network(layer_units: list[int], activation: str, dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers with ``activation`` between them and no output activation.
+
+    The output activation (sigmoid, softmax, exp) lives in the loss and in
+    ``predict_proba``, where it can be computed stably from the raw output.
+    """
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(pairwise(layer_units)):
+        if i > 0:
+            layers.append(ACTIVATIONS[activation]())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(fan_in, fan_out))
+    _glorot_uniform(layers, activation)
+    return nn.Sequential(*layers)
+
+
+def _glorot_uniform(layers: list[nn.Module], activation: str) -> None:
+    # scikit-learn's initialisation (Glorot et al.), so equal settings train alike.
+    factor = 2.0 if activation == "logistic" else 6.0
+    with torch.no_grad():
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                bound = (factor / (layer.in_features + layer.out_features)) ** 0.5
+                layer.weight.uniform_(-bound, bound)
+                layer.bias.uniform_(-bound, bound)
+
+
+class BaseDense(BaseNeuralEstimator):
+    """Feature-vector estimators: X of shape (n_samples, n_features)."""
+
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(s <= 0 for s in sizes):
+            msg = f"hidden_layer_sizes must be > 0, got {sizes}."
+            raise ValueError(msg)
+        return sizes
+
+    def _build_module(self, n_inputs: int, n_outputs: int) -> nn.Module:
+        units = [n_inputs, *self._hidden_sizes(), n_outputs]
+        self.n_layers_ = len(units)
+        self.n_outputs_ = n_outputs
+        network = dense_network(units, self.activation, getattr(self, "dropout", 0.0))
+        return network.to(self._torch_dtype)
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1)."""
+        check_is_fitted(self, "module_")
+        return [_numpy(m.weight).T for m in self._linears()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,)."""
+        check_is_fitted(self, "module_")
+        return [_numpy(m.bias) for m in self._linears()]
+
+    def _linears(self) -> list[nn.Linear]:
+        return [m for m in self.module_ if isinstance(m, nn.Linear)]
+
+    def _check_X(self, X: Any, *, reset: bool, y: Any = "no_validation") -> Any:
+        kwargs = {"accept_sparse": ["csr", "csc"], "dtype": (np.float64, np.float32)}
+        if isinstance(y, str) and y == "no_validation":
+            return validate_data(self, X, reset=reset, **kwargs)
+        return validate_data(self, X, y, reset=reset, multi_output=True, **kwargs)
+
+    @property
+    def _torch_dtype(self) -> torch.dtype:
+        return torch.float64 if self.dtype == "float64" else torch.float32
+
+    def _tensor(self, X: Any) -> Tensor:
+        if sp.issparse(X):
+            X = X.toarray()
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not X.flags.writeable:
+            # torch cannot wrap read-only memory (memmaps); the copy never reaches the user.
+            X = X.copy()
+        return torch.from_numpy(X).to(self.device_)
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None):
+        if self.early_stopping and incremental:
+            msg = "partial_fit does not support early_stopping=True"
+            raise ValueError(msg)
+        first = not hasattr(self, "module_") or not (self.warm_start or incremental)
+        X, y = self._check_X(X, reset=first, y=y)
+        if X.shape[0] == 0:
+            msg = "Found array with 0 sample(s) while a minimum of 1 is required."
+            raise ValueError(msg)
+        sample_weight = _check_weights(sample_weight, X)
+        targets = self._encode_targets(y, first=first, incremental=incremental, classes=classes)
+        self._resolve_device()
+        self._seed(incremental)
+        valid = None
+        if self.early_stopping and self.solver != "lbfgs":
+            X, X_val, targets, _, y, y_val, sample_weight, w_val = self._split(
+                X, targets, y, sample_weight
+            )
+            valid = (self._tensor(X_val), y_val, w_val)
+        train = TrainingData(
+            self._tensor(X),
+            torch.as_tensor(targets, dtype=self._torch_dtype).to(self.device_),
+            torch.as_tensor(sample_weight, dtype=self._torch_dtype).to(self.device_),
+        )
+        self._train(train, valid, X.shape[1], targets.shape[1], incremental=incremental)
+        return self
+
+    def _split(self, X, targets, y, sample_weight):
+        # Stratified for single-output classifiers (multi-label y is 2-D: not stratified).
+        stratify = y if isinstance(self, ClassifierMixin) and y.ndim == 1 else None
+        parts = train_test_split(
+            X,
+            targets,
+            y,
+            sample_weight,
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if parts[1].shape[0] < 2:
+            msg = (
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+            raise ValueError(msg)
+        X_tr, X_val, t_tr, t_val, y_tr, y_val, w_tr, w_val = parts
+        return X_tr, X_val, t_tr, t_val, y_tr, y_val, w_tr, w_val
+
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        X = self._check_X(X, reset=False)
+        return self._raw_output(self._tensor(X))
+
+
+def _check_weights(sample_weight: Any, X: Any) -> np.ndarray:
+    """Event weights: negative weights are allowed (HEP generators make them), a zero sum is not."""
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if not np.all(np.isfinite(weights)):
+        msg = "sample_weight contains NaN or infinity."
+        raise ValueError(msg)
+    if weights.sum() == 0:
+        msg = "The sum of sample_weight is zero: the weighted loss is undefined."
+        raise ValueError(msg)
+    return weights
+
+
+def _numpy(t: Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float64).numpy().copy()
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    return z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+
+
+class DenseClassifierMixin(ClassifierMixin):
+    """Labels <-> network outputs for classifiers: binary, multi-class, multi-label."""
+
+    def _loss_kind(self) -> str:
+        return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
+
+    def _encode_targets(self, y, *, first: bool, incremental: bool, classes: Any) -> np.ndarray:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if incremental:
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer().fit(self.classes_)
+                self._set_out_activation()
+            elif set(unique_labels(y)) - set(self.classes_):
+                msg = (
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {unique_labels(y)}."
+                )
+                raise ValueError(msg)
+            if not first and not hasattr(self, "_label_binarizer"):
+                self._label_binarizer = LabelBinarizer().fit(self.classes_)
+        elif first or not hasattr(self, "classes_"):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            self._set_out_activation()
+        else:
+            seen = unique_labels(y)
+            if self.warm_start and not np.array_equal(self.classes_, seen):
+                msg = (
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` has {seen}"
+                )
+                raise ValueError(msg)
+        encoded = self._label_binarizer.transform(y).astype(np.float32)
+        if encoded.ndim == 1:
+            encoded = encoded.reshape(-1, 1)
+        return encoded
+
+    def _set_out_activation(self) -> None:
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        self.out_activation_ = "softmax" if multiclass else "logistic"
+
+    def _score_raw(self, raw: np.ndarray, y: Any, sample_weight: Any) -> float:
+        return accuracy_score(y, self._labels_from_raw(raw), sample_weight=sample_weight)
+
+    def _proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        if self.out_activation_ == "softmax":
+            return np.exp(_log_softmax(raw))
+        return _sigmoid(raw)
+
+    def _labels_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        proba = self._proba_from_raw(raw)
+        if self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict class labels (or label indicators for multi-label ``y``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        return self._labels_from_raw(self._raw(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns ordered as ``classes_``.
+        """
+        proba = self._proba_from_raw(self._raw(X))
+        if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
+            return np.hstack([1.0 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`, computed stably from the network output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns ordered as ``classes_``.
+        """
+        raw = self._raw(X)
+        if self.out_activation_ == "softmax":
+            return _log_softmax(raw)
+        log_p = -np.logaddexp(0.0, -raw)
+        log_not_p = -np.logaddexp(0.0, raw)
+        if self.n_outputs_ == 1:
+            return np.hstack([log_not_p, log_p])
+        return log_p
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
+        return tags
+
+
+class DenseRegressorMixin(RegressorMixin):
+    """Targets <-> network outputs for regressors: identity (squared error) or exp (Poisson)."""
+
+    def _loss_kind(self) -> str:
+        return self.loss
+
+    def _encode_targets(self, y, *, first: bool, incremental: bool, classes: Any) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if self.loss == "poisson" and np.any(y < 0):
+            msg = "Some value(s) of y are negative which is not allowed for Poisson regression."
+            raise ValueError(msg)
+        if first:
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        return y.astype(np.float32)
+
+    def _prediction_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        pred = np.exp(raw) if self.out_activation_ == "exp" else raw
+        return pred.ravel() if pred.shape[1] == 1 else pred
+
+    def _score_raw(self, raw: np.ndarray, y: Any, sample_weight: Any) -> float:
+        return r2_score(y, self._prediction_from_raw(raw), sample_weight=sample_weight)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        return self._prediction_from_raw(self._raw(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,199 @@
+"""PerceptronClassifier: the single neuron of the course, y = g(w0 + x^T w)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_dlpp._dense import (
+    TRAINING_CONSTRAINTS,
+    BaseDense,
+    DenseClassifierMixin,
+    _check_weights,
+)
+
+
+class PerceptronClassifier(DenseClassifierMixin, BaseDense):
+    r"""The perceptron: one linear unit with a sigmoid (or softmax) output.
+
+    :math:`\hat y = g(w_0 + x^T w)` with :math:`g(z) = 1 / (1 + e^{-z})`,
+    trained on the binary cross-entropy by gradient descent, the gradient
+    coming from backpropagation. With more than two classes there is one unit
+    per class and a softmax, trained on the categorical cross-entropy.
+
+    Parameters
+    ----------
+    solver : {'sgd', 'adam', 'lbfgs'}, default='adam'
+        'sgd' with ``batch_size`` equal to the number of samples is the plain
+        gradient descent of the course: :math:`w \leftarrow w - \eta\,
+        \partial\mathcal{L}/\partial w`.
+    learning_rate_init : float, default=0.01
+        The step :math:`\eta`.
+    max_iter : int, default=200
+        Epochs (passes over the data).
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``.
+    alpha : float, default=0.0001
+        L2 penalty on ``coef_``.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` (stratified), stop after
+        ``n_iter_no_change`` epochs without ``tol`` improvement, keep the best
+        weights.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Improvement under which an epoch counts as no improvement.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous weights.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split.
+    device : str, default='auto'
+        'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'.
+    verbose : bool, default=False
+        Print one line per epoch.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the skorch training engine.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The weights :math:`w`.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        The bias :math:`w_0`.
+    loss_curve_ : list of float
+        Loss of each epoch.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp import PerceptronClassifier
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+    >>> y = np.array([0, 0, 0, 1] * 10)  # logical AND: linearly separable
+    >>> clf = PerceptronClassifier(learning_rate_init=0.1, max_iter=300, random_state=0)
+    >>> clf.fit(X, y).predict([[1.0, 1.0], [0.0, 1.0]])
+    array([1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        **TRAINING_CONSTRAINTS,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    # The perceptron has no hidden layer; these fixed choices complete the shared engine.
+    hidden_layer_sizes = ()
+    activation = "identity"
+
+    def __init__(
+        self,
+        *,
+        solver="adam",
+        learning_rate_init=0.01,
+        max_iter=200,
+        batch_size="auto",
+        alpha=0.0001,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        device="auto",
+        verbose=False,
+        callbacks=None,
+        dtype="float32",
+    ):
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit the perceptron.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights (negative weights allowed; their sum must not be zero).
+
+        Returns
+        -------
+        self : object
+            The fitted perceptron.
+        """
+        if self.class_weight is not None:
+            y_arr = np.asarray(y)
+            weights = _check_weights(sample_weight, np.empty((len(y_arr), 0)))
+            sample_weight = weights * compute_sample_weight(self.class_weight, y_arr)
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Signed distance to the boundary: :math:`w_0 + x^T w` (one column per class).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Positive values favour ``classes_[1]`` in the binary case.
+        """
+        raw = self._raw(X)
+        return raw.ravel() if raw.shape[1] == 1 else raw
+
+    @property
+    def coef_(self) -> np.ndarray:
+        """The weights, shaped like scikit-learn's linear classifiers."""
+        check_is_fitted(self, "module_")
+        return self.coefs_[0].T
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        """The bias, shaped like scikit-learn's linear classifiers."""
+        check_is_fitted(self, "module_")
+        return self.intercepts_[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
