@@ -140,6 +140,7 @@ class BaseDense(BaseNeuralEstimator):
         if X.shape[0] == 0:
             msg = "Found array with 0 sample(s) while a minimum of 1 is required."
             raise ValueError(msg)
+        uniform = sample_weight is None
         sample_weight = _check_weights(sample_weight, X)
         targets = self._encode_targets(y, first=first, incremental=incremental, classes=classes)
         self._resolve_device()
@@ -153,7 +154,10 @@ class BaseDense(BaseNeuralEstimator):
         train = TrainingData(
             self._tensor(X),
             torch.as_tensor(targets, dtype=self._torch_dtype).to(self.device_),
-            torch.as_tensor(sample_weight, dtype=self._torch_dtype).to(self.device_),
+            # Without weights the loss is a plain mean: cheaper, and the same number.
+            None
+            if uniform
+            else torch.as_tensor(sample_weight, dtype=self._torch_dtype).to(self.device_),
         )
         self._train(train, valid, X.shape[1], targets.shape[1], incremental=incremental)
         return self

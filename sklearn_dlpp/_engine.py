@@ -31,19 +31,20 @@ class TrainingData:
 
     X: Any
     y: Tensor
-    sample_weight: Tensor
+    sample_weight: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
-    def take(self, index: Tensor | slice) -> tuple[Any, tuple[Tensor, Tensor]]:
+    def take(self, index: Tensor | slice) -> tuple[Any, tuple[Tensor, Tensor | None]]:
         if isinstance(self.X, Tensor):
             Xb = self.X[index]
         else:
             if isinstance(index, slice):
                 index = torch.arange(len(self))[index]
             Xb = self.X.select(index)
-        return Xb, (self.y[index], self.sample_weight[index])
+        w = None if self.sample_weight is None else self.sample_weight[index]
+        return Xb, (self.y[index], w)
 
 
 class SliceBatches:
@@ -106,9 +107,11 @@ class WeightedLoss(nn.Module):
         super().__init__()
         self.kind = kind
 
-    def forward(self, raw: Tensor, target: tuple[Tensor, Tensor]) -> Tensor:
+    def forward(self, raw: Tensor, target: tuple[Tensor, Tensor | None]) -> Tensor:
         y, w = target
         losses = per_sample_loss(self.kind, raw, y)
+        if w is None:
+            return losses.mean()
         return (losses * w).sum() / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
 
 
@@ -140,6 +143,7 @@ class Net(NeuralNet):
     def initialize(self) -> Net:
         super().initialize()
         self.batch_generator_ = torch.Generator().manual_seed(self.seed)
+        self.penalised_ = weight_matrices(self.module_)
         return self
 
     def check_data(self, X: Any, y: Any = None) -> None:
@@ -162,9 +166,17 @@ class Net(NeuralNet):
     ) -> Tensor:
         loss = self.criterion_(y_pred, y_true)
         if self.alpha:
-            squares = sum((p**2).sum() for p in weight_matrices(self.module_))
-            loss = loss + 0.5 * self.alpha * squares / y_true[1].sum()
+            y, w = y_true
+            total_weight = len(y) if w is None else w.sum()
+            squares = torch.stack([(p * p).sum() for p in self.penalised_]).sum()
+            loss = loss + (0.5 * self.alpha) * squares / total_weight
         return loss
+
+    def _set_training(self, training: bool = True) -> None:
+        # skorch sets the mode every step; walking the module tree each time
+        # costs more than the step of a small MLP.
+        if self.module_.training != training:
+            super()._set_training(training)
 
 
 def weight_matrices(module: nn.Module) -> list[Tensor]:
@@ -191,6 +203,7 @@ def make_optimizer(estimator: Any) -> tuple[type[torch.optim.Optimizer], dict[st
             "lr": get("learning_rate_init"),
             "betas": (get("beta_1"), get("beta_2")),
             "eps": get("epsilon"),
+            **_fused(),
         }
         return torch.optim.Adam, kwargs
     if estimator.solver == "sgd":
@@ -199,6 +212,7 @@ def make_optimizer(estimator: Any) -> tuple[type[torch.optim.Optimizer], dict[st
             "lr": get("learning_rate_init"),
             "momentum": momentum,
             "nesterov": bool(get("nesterovs_momentum") and momentum > 0),
+            **_fused(),
         }
         return torch.optim.SGD, kwargs
     kwargs = {
@@ -211,6 +225,15 @@ def make_optimizer(estimator: Any) -> tuple[type[torch.optim.Optimizer], dict[st
         "line_search_fn": "strong_wolfe",
     }
     return torch.optim.LBFGS, kwargs
+
+
+def _fused() -> dict[str, bool]:
+    """Fused optimizer steps where torch has them: one kernel instead of one per tensor."""
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+    except ImportError:  # older torch
+        return {}
+    return {"fused": True} if "cpu" in _get_fused_kernels_supported_devices() else {}
 
 
 def resolve_device(device: str) -> torch.device:

@@ -1,0 +1,22 @@
+"""Torch modules of the graph networks, usable on their own."""
+
+from sklearn_dlpp.nn._attention import DeepSetBlock, DeepSetOutput
+from sklearn_dlpp.nn._gn import GNBlock, GNOutput
+from sklearn_dlpp.nn._mlp import MLP
+from sklearn_dlpp.nn._network import GraphNetwork
+from sklearn_dlpp.nn._readout import Readout
+from sklearn_dlpp.nn._scatter import segment_max, segment_mean, segment_softmax, segment_sum
+
+__all__ = [
+    "MLP",
+    "DeepSetBlock",
+    "DeepSetOutput",
+    "GNBlock",
+    "GNOutput",
+    "GraphNetwork",
+    "Readout",
+    "segment_max",
+    "segment_mean",
+    "segment_softmax",
+    "segment_sum",
+]

@@ -1,0 +1,208 @@
+"""Node and edge targets aligned with a packed batch, and predictions split back per sample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from sklearn_dlpp.graph._arrays import owner, ptr
+from sklearn_dlpp.graph._batch import GraphBatch
+from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, Samples, classify, sample_error
+from sklearn_dlpp.graph._networkx import edge_values, node_values
+from sklearn_dlpp.graph._sets import real_particles
+
+
+def _n_nodes(samples: Samples, mask: Any) -> np.ndarray:
+    """Nodes per sample, as :func:`pack_graphs` counts them."""
+    if samples.kind == PADDED:
+        return real_particles(samples.data, mask).sum(axis=1)
+    if samples.kind == AWKWARD:
+        import awkward as ak
+
+        return np.asarray(ak.to_numpy(ak.num(samples.data, axis=1)))
+    return np.array([len(sample) for sample in samples.data], dtype=np.int64)
+
+
+def _concatenate(parts: list, counts: np.ndarray, what: str, unit: str) -> np.ndarray:
+    """Concatenate per-sample targets after checking each length against ``counts``."""
+    if len(parts) != len(counts):
+        msg = f"y has {len(parts)} samples but X has {len(counts)}."
+        raise ValueError(msg)
+    arrays = [np.asarray(part) for part in parts]
+    for i, (part, count) in enumerate(zip(arrays, counts, strict=True)):
+        if part.ndim == 0 or len(part) != count:
+            size = "a scalar" if part.ndim == 0 else len(part)
+            raise sample_error(i, f"{size} {what} targets for {count} {unit}.")
+    return np.concatenate(arrays)
+
+
+def _check_found(values: list, counts: np.ndarray, label: Any, what: str, name: str) -> None:
+    """Raise naming the first node or edge whose attribute ``name`` is missing."""
+    missing = next((j for j, value in enumerate(values) if value is None), None)
+    if missing is not None:
+        i, pos = owner(ptr(counts), missing)
+        raise sample_error(i, f"{what} {label(i, pos)!r} has no {what} attribute {name!r}.")
+
+
+def node_targets(X: Any, y: Any, *, mask: Any = None) -> np.ndarray:
+    """Per-node targets of all samples as one array, in packed node order.
+
+    Parameters
+    ----------
+    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays or awkward array
+        The samples, as given to :func:`pack_graphs`.
+    y : str, sequence of array-like, array-like or awkward array
+        A node attribute name (graphs) or record field name (awkward records);
+        or one array per sample with one entry (or row) per node, in
+        ``G.nodes()`` order or particle order; for a padded X, also an array of
+        shape (n_samples, n_particles, ...) whose padding entries are dropped.
+    mask : array-like of bool of shape (n_samples, n_particles), default=None
+        The ``mask`` given to :func:`pack_graphs` for a padded X.
+
+    Returns
+    -------
+    targets : ndarray of shape (n_nodes, ...)
+        Row ``i`` belongs to node ``i`` of the packed batch.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp.graph import node_targets
+    >>> G = nx.path_graph(3)
+    >>> nx.set_node_attributes(G, {0: 1, 1: 0, 2: 1}, "label")
+    >>> node_targets([G, G], "label").tolist()
+    [1, 0, 1, 1, 0, 1]
+    >>> node_targets([G, G], [[0, 0, 1], [1, 1, 0]]).tolist()
+    [0, 0, 1, 1, 1, 0]
+    """
+    samples = classify(X)
+    counts = _n_nodes(samples, mask)
+    if isinstance(y, str):
+        if samples.kind == GRAPHS:
+            values = [v for i, graph in enumerate(samples.data) for v in node_values(graph, i, y)]
+            _check_found(values, counts, lambda i, pos: list(samples.data[i])[pos], "node", y)
+            return np.asarray(values)
+        if samples.kind == AWKWARD:
+            import awkward as ak
+
+            return np.asarray(ak.to_numpy(ak.flatten(samples.data[y], axis=1)))
+        msg = "y as a name reads a node attribute of graphs or a field of awkward records."
+        raise ValueError(msg)
+    if samples.kind == PADDED and not isinstance(y, list):
+        y_array = np.asarray(y)
+        if y_array.ndim >= 2 and y_array.shape[:2] == samples.data.shape[:2]:
+            return y_array[real_particles(samples.data, mask)]
+    if type(y).__module__.partition(".")[0] == "awkward":
+        y = list(y)
+    return _concatenate(list(y), counts, "node", "nodes")
+
+
+def edge_targets(X: Any, y: Any) -> np.ndarray:
+    """Per-labelled-edge targets of all graphs as one array, in packed labelled-edge order.
+
+    Labelled edges are the edges the user sees, ``G.edges()`` of each graph in
+    that order: an undirected edge is one labelled edge even though it passes
+    messages both ways (``GraphBatch.edge_target`` maps messages to it).
+
+    Parameters
+    ----------
+    X : sequence of networkx.Graph
+        The graphs, as given to :func:`pack_graphs`.
+    y : str or sequence of array-like
+        An edge attribute name, or one array per graph with one entry (or row)
+        per edge in ``G.edges()`` order.
+
+    Returns
+    -------
+    targets : ndarray of shape (n_labelled_edges, ...)
+        Row ``j`` belongs to labelled edge ``j`` of the packed batch.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp.graph import edge_targets
+    >>> G = nx.Graph([("a", "b", {"true": 1}), ("b", "c", {"true": 0})])
+    >>> edge_targets([G, G], "true").tolist()
+    [1, 0, 1, 0]
+    """
+    samples = classify(X)
+    if samples.kind != GRAPHS:
+        msg = (
+            "Edge targets need networkx graphs: edges built for particle sets carry no "
+            "labels of their own."
+        )
+        raise ValueError(msg)
+    counts = np.array([graph.number_of_edges() for graph in samples.data], dtype=np.int64)
+    if isinstance(y, str):
+        values = [v for graph in samples.data for v in edge_values(graph, y)]
+        _check_found(values, counts, lambda i, pos: list(samples.data[i].edges())[pos], "edge", y)
+        return np.asarray(values)
+    return _concatenate(list(y), counts, "edge", "edges")
+
+
+def _split(values: Any, bounds: Tensor, what: str) -> list[np.ndarray]:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    values = np.asarray(values)
+    bounds = bounds.cpu().numpy()
+    if len(values) != bounds[-1]:
+        msg = f"Got {len(values)} values for {bounds[-1]} {what} in the batch."
+        raise ValueError(msg)
+    return np.split(values, bounds[1:-1])
+
+
+def split_nodes(values: Any, batch: GraphBatch) -> list[np.ndarray]:
+    """Split per-node values of a packed batch into one array per sample.
+
+    Parameters
+    ----------
+    values : array-like or Tensor of shape (n_nodes, ...)
+        One entry per node of ``batch``, e.g. node predictions.
+    batch : GraphBatch
+        The batch the values belong to.
+
+    Returns
+    -------
+    parts : list of ndarray
+        Entry ``g`` holds the values of sample ``g``, in its node order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp.graph import pack_graphs, split_nodes
+    >>> batch = pack_graphs([np.ones((2, 3)), np.ones((1, 3))])
+    >>> split_nodes(np.array([5, 6, 7]), batch)
+    [array([5, 6]), array([7])]
+    """
+    return _split(values, batch.node_ptr, "nodes")
+
+
+def split_edges(values: Any, batch: GraphBatch) -> list[np.ndarray]:
+    """Split per-labelled-edge values of a packed batch into one array per sample.
+
+    Parameters
+    ----------
+    values : array-like or Tensor of shape (n_labelled_edges, ...)
+        One entry per labelled edge of ``batch`` (``G.edges()`` order per graph).
+    batch : GraphBatch
+        The batch the values belong to.
+
+    Returns
+    -------
+    parts : list of ndarray
+        Entry ``g`` holds the values of graph ``g``, in ``G.edges()`` order.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp.graph import pack_graphs, split_edges
+    >>> graphs = [nx.path_graph(3), nx.path_graph(2)]
+    >>> nx.set_node_attributes(graphs[0], 1.0, "x")
+    >>> nx.set_node_attributes(graphs[1], 1.0, "x")
+    >>> split_edges([0.1, 0.2, 0.3], pack_graphs(graphs))
+    [array([0.1, 0.2]), array([0.3])]
+    """
+    return _split(values, batch.target_ptr, "labelled edges")

@@ -1,0 +1,203 @@
+"""The graph-network (GN) block: edge MLP, aggregation into the receiver, node MLP."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from sklearn_dlpp.nn._mlp import MLP
+from sklearn_dlpp.nn._scatter import segment_max, segment_softmax, segment_sum
+
+AGGREGATIONS = ("sum", "mean", "max", "attention", "keyquery")
+
+
+class GNOutput(NamedTuple):
+    """What a :class:`GNBlock` returns.
+
+    Attributes
+    ----------
+    nodes : Tensor of shape (n_nodes, hidden)
+        Updated node representations.
+    edges : Tensor of shape (n_edges, hidden) or None
+        Edge representations (the messages); None when not asked for.
+    attention : Tensor of shape (n_edges,) or None
+        Weight of every message in its receiver's aggregate (sums to 1 over each
+        node's incoming edges); ``None`` for sum, mean and max aggregation.
+    """
+
+    nodes: Tensor
+    edges: Tensor
+    attention: Tensor | None
+
+
+class GNBlock(nn.Module):
+    r"""One message-passing step of a graph network.
+
+    For a message edge :math:`j \to i` with features :math:`e_{ji}`:
+
+    .. math::
+
+        m_{ji} = \phi_e([h_j, h_i, e_{ji}]), \qquad
+        a_i = \rho_{j \in N(i)}\, m_{ji}, \qquad
+        h_i' = \phi_h([h_i, a_i]) \;(+\, h_i \text{ if residual}),
+
+    with :math:`\phi_e` (``edge_mlp``) and :math:`\phi_h` (``node_mlp``) shared by all
+    edges and nodes, and :math:`\rho` a permutation-invariant aggregation over the
+    incoming edges of :math:`i` (0 for a node without any):
+
+    - ``"sum"``, ``"mean"``, ``"max"`` (element-wise);
+    - ``"attention"``: :math:`a_i = \sum_j \alpha_{ji} m_{ji}` with
+      :math:`\alpha_{ji} = \mathrm{softmax}_{j \in N(i)}(w^\top z_{ji})`, where
+      :math:`z_{ji}` is the last hidden layer of :math:`\phi_e` (the scores are
+      learned from the same edge representation);
+    - ``"keyquery"``: as attention, with scores
+      :math:`\langle q(h_i), k(h_j) \rangle / \sqrt{d}` from a query MLP on the
+      receiver and a key MLP on the sender.
+
+    Parameters
+    ----------
+    node_features : int
+        Width of the input node representations.
+    edge_features : int, default=0
+        Width of the edge features (0 when the edges carry none).
+    hidden : int, default=64
+        Width of the messages, of the keys and queries, and of the output nodes.
+    aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
+    residual : bool, default=False
+        Add the input to the node update; needs ``node_features == hidden``.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    dropout : float, default=0.0
+        Dropout after the hidden layers of the MLPs.
+
+    Attributes
+    ----------
+    edge_mlp : MLP
+        ``[2 * node_features + edge_features, hidden, hidden]``.
+    node_mlp : MLP
+        ``[node_features + hidden, hidden, hidden]``.
+    score : nn.Linear
+        ``hidden -> 1`` without bias, on the edge MLP's last hidden layer, only for
+        ``aggregation="attention"``.
+    key_mlp, query_mlp : MLP
+        ``[node_features, hidden, hidden]``, only for ``aggregation="keyquery"``.
+
+    Shapes
+    ------
+    x ``(n_nodes, node_features)``, edge_index ``(2, n_edges)``,
+    edge_attr ``(n_edges, edge_features)`` or None -> :class:`GNOutput`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dlpp.nn import GNBlock
+    >>> block = GNBlock(3, hidden=8, aggregation="attention")
+    >>> x = torch.randn(4, 3)
+    >>> edge_index = torch.tensor([[0, 1, 2, 3], [1, 2, 1, 1]])
+    >>> nodes, edges, attention = block(x, edge_index)
+    >>> tuple(nodes.shape), tuple(edges.shape)
+    ((4, 8), (4, 8))
+    >>> round(attention[edge_index[1] == 1].sum().item(), 6)  # node 1 has three in-edges
+    1.0
+    """
+
+    def __init__(
+        self,
+        node_features: int,
+        edge_features: int = 0,
+        hidden: int = 64,
+        *,
+        aggregation: str = "sum",
+        residual: bool = False,
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if aggregation not in AGGREGATIONS:
+            msg = f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}."
+            raise ValueError(msg)
+        if residual and node_features != hidden:
+            msg = f"residual needs node_features == hidden, got {node_features} and {hidden}."
+            raise ValueError(msg)
+        self.node_features = node_features
+        self.edge_features = edge_features
+        self.hidden = hidden
+        self.aggregation = aggregation
+        self.residual = residual
+        self.edge_mlp = MLP(
+            [2 * node_features + edge_features, hidden, hidden], activation, dropout
+        )
+        self.node_mlp = MLP([node_features + hidden, hidden, hidden], activation, dropout)
+        if aggregation == "attention":
+            # no bias: a softmax ignores a shift shared by all scores, so it never learns
+            self.score = nn.Linear(hidden, 1, bias=False)
+        elif aggregation == "keyquery":
+            self.key_mlp = MLP([node_features, hidden, hidden], activation, dropout)
+            self.query_mlp = MLP([node_features, hidden, hidden], activation, dropout)
+
+    def reset_parameters(self) -> None:
+        """Re-draw every weight."""
+        for module in self.children():
+            module.reset_parameters()
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Tensor | None = None,
+        *,
+        return_edges: bool = True,
+    ) -> GNOutput:
+        """Update the nodes; see the class docstring for the rule and shapes.
+
+        ``return_edges=False`` skips the per-edge messages when only the nodes are
+        needed (``edges`` is then None), which saves the largest product of the block.
+        """
+        n_nodes = x.shape[0]
+        receiver = edge_index[1]
+        # z: the edge MLP up to its last (linear) layer, m = W z + b.
+        z = self.edge_mlp.forward_on_edges(x, edge_index, edge_attr, stop_before_last=True)
+        last = self.edge_mlp.last_linear
+        messages = last(z) if return_edges or self.aggregation == "max" else None
+        if self.aggregation == "max":
+            return GNOutput(
+                self._update(x, segment_max(messages, receiver, n_nodes)), messages, None
+            )
+        # Every other aggregation is a weighted sum, sum_j w_j m_j = W (sum_j w_j z_j)
+        # + (sum_j w_j) b, so W is applied to n_nodes pooled rows instead of n_edges
+        # messages: the block then has no product with one row per edge.
+        in_degree = segment_sum(torch.ones_like(receiver, dtype=z.dtype), receiver, n_nodes)
+        attention = None
+        if self.aggregation == "sum":
+            pooled = segment_sum(z, receiver, n_nodes)
+            mass = in_degree
+        else:
+            if self.aggregation == "mean":
+                weights = (1.0 / in_degree)[receiver]
+            else:
+                weights = segment_softmax(self._scores(x, z, edge_index), receiver, n_nodes)
+                attention = weights
+            pooled = segment_sum(weights.unsqueeze(-1) * z, receiver, n_nodes)
+            # weights sum to 1 at a node with incoming edges, to 0 elsewhere
+            mass = (in_degree > 0).to(z.dtype)
+        aggregate = torch.addmm(mass.unsqueeze(-1) * last.bias, pooled, last.weight.T)
+        return GNOutput(self._update(x, aggregate), messages, attention)
+
+    def _scores(self, x: Tensor, z: Tensor, edge_index: Tensor) -> Tensor:
+        """Attention score of every edge, before the softmax."""
+        if self.aggregation == "attention":
+            return self.score(z).squeeze(-1)
+        # Keys and queries per node (n_nodes rows through each MLP), one dot per edge.
+        keys = self.key_mlp(x).index_select(0, edge_index[0])
+        queries = self.query_mlp(x).index_select(0, edge_index[1])
+        return (queries * keys).sum(-1) / math.sqrt(keys.shape[1])
+
+    def _update(self, x: Tensor, aggregate: Tensor) -> Tensor:
+        """Node MLP on ``[h, a]``, plus ``h`` when residual."""
+        nodes = self.node_mlp(torch.cat([x, aggregate], dim=1))
+        return nodes + x if self.residual else nodes
+
+    def extra_repr(self) -> str:
+        return f"aggregation={self.aggregation!r}, residual={self.residual}"

@@ -1,0 +1,218 @@
+"""The complete graph network: node encoder, stacked blocks, graph / node / edge head."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sklearn_dlpp.graph import GraphBatch
+from sklearn_dlpp.nn._attention import DeepSetBlock
+from sklearn_dlpp.nn._gn import AGGREGATIONS, GNBlock
+from sklearn_dlpp.nn._mlp import MLP
+from sklearn_dlpp.nn._readout import POOLINGS, Readout
+from sklearn_dlpp.nn._scatter import segment_mean
+
+LEVELS = ("graph", "node", "edge")
+BLOCKS = ("gn", "deepset")
+
+
+class GraphNetwork(nn.Module):
+    r"""Encoder, ``n_blocks`` message-passing blocks and an output head.
+
+    .. math::
+
+        h^{(0)} = \phi_\mathrm{enc}(x), \qquad
+        (h^{(t)}, e^{(t)}) = \mathrm{block}_t(h^{(t-1)}, e), \quad t = 1..T,
+
+    with :math:`e` the edge features, given to every block (as in message-passing
+    networks; feeding :math:`e^{(t-1)}` instead would add a product with one row
+    per edge to every block for little gain). After :math:`T` GN blocks a node
+    depends exactly on the nodes at most :math:`T` hops upstream (its receptive
+    field). The head gives
+
+    - ``level="graph"``: :math:`y_g = \phi_\mathrm{out}(\rho_{i \in g}\, h_i^{(T)})`,
+      shape ``(n_graphs, n_outputs)``;
+    - ``level="node"``: :math:`y_i = \phi_\mathrm{out}(h_i^{(T)})`,
+      shape ``(n_nodes, n_outputs)``;
+    - ``level="edge"``: for labelled edge :math:`l`, the mean over the message edges
+      :math:`j \to i` that carry it (``batch.edge_target``; both directions of an
+      undirected edge) of :math:`\phi_\mathrm{out}([h_j^{(T)}, h_i^{(T)}, e_{ji}^{(T)}])`,
+      with :math:`e^{(T)}` the last GN block's messages (the edge features after
+      deep-set blocks or without blocks),
+      shape ``(n_labelled_edges, n_outputs)``.
+
+    Node outputs are permutation equivariant, graph outputs invariant, and a graph
+    gives the same outputs alone or inside any batch. Outputs are raw scores
+    (logits for classification).
+
+    Parameters
+    ----------
+    n_node_features : int
+    n_edge_features : int
+        0 when the edges carry no features (``batch.edge_attr`` may then be None).
+    n_outputs : int
+    level : {"graph", "node", "edge"}, default="graph"
+    hidden : int, default=64
+        Width of every representation and hidden layer.
+    n_blocks : int, default=3
+        Number of blocks; 0 gives a model that sees each node alone (plus its
+        edges' features at edge level).
+    aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
+        How a GN block aggregates the messages into the receiver (ignored by the
+        deep-set block).
+    block : {"gn", "deepset"}, default="gn"
+        :class:`GNBlock` (messages along the edges) or :class:`DeepSetBlock`
+        (self-attention among all nodes of a graph, edges unused).
+    readout : {"sum", "mean", "max", "attention"}, default="sum"
+        Pooling for ``level="graph"`` (ignored otherwise).
+    dropout : float, default=0.0
+        Dropout after the hidden layers of every MLP.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    residual : bool, default=True
+        Residual node updates in the blocks (keeps deep stacks trainable).
+
+    Attributes
+    ----------
+    node_encoder : MLP
+        ``[n_node_features, hidden, hidden]``.
+    blocks : nn.ModuleList of GNBlock or DeepSetBlock
+    readout_ : Readout
+        Only for ``level="graph"``.
+    head : MLP
+        ``[hidden, hidden, n_outputs]`` (graph and node level) or
+        ``[2 * hidden + edge width, hidden, n_outputs]`` (edge level).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dlpp.graph import GraphBatch
+    >>> from sklearn_dlpp.nn import GraphNetwork
+    >>> # a path 0 - 1 - 2 (both directions) and an isolated node
+    >>> batch = GraphBatch(
+    ...     x=torch.randn(4, 2),
+    ...     edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]),
+    ...     edge_attr=None,
+    ...     node_graph=torch.tensor([0, 0, 0, 1]),
+    ...     node_ptr=torch.tensor([0, 3, 4]),
+    ...     edge_ptr=torch.tensor([0, 4, 4]),
+    ...     edge_target=torch.tensor([0, 0, 1, 1]),
+    ...     target_ptr=torch.tensor([0, 2, 2]),
+    ... )
+    >>> tuple(GraphNetwork(2, 0, 3, hidden=8)(batch).shape)
+    (2, 3)
+    >>> tuple(GraphNetwork(2, 0, 1, level="edge", hidden=8)(batch).shape)
+    (2, 1)
+    """
+
+    def __init__(
+        self,
+        n_node_features: int,
+        n_edge_features: int,
+        n_outputs: int,
+        *,
+        level: str = "graph",
+        hidden: int = 64,
+        n_blocks: int = 3,
+        aggregation: str = "sum",
+        block: str = "gn",
+        readout: str = "sum",
+        dropout: float = 0.0,
+        activation: str = "relu",
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        if level not in LEVELS:
+            msg = f"level must be one of {LEVELS}, got {level!r}."
+            raise ValueError(msg)
+        if block not in BLOCKS:
+            msg = f"block must be one of {BLOCKS}, got {block!r}."
+            raise ValueError(msg)
+        # checked whatever the level and block, so that a typo never goes unnoticed
+        if aggregation not in AGGREGATIONS:
+            msg = f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}."
+            raise ValueError(msg)
+        if readout not in POOLINGS:
+            msg = f"readout must be one of {POOLINGS}, got {readout!r}."
+            raise ValueError(msg)
+        if n_blocks < 0:
+            msg = f"n_blocks must be >= 0, got {n_blocks}."
+            raise ValueError(msg)
+        self.n_node_features = n_node_features
+        self.n_edge_features = n_edge_features
+        self.n_outputs = n_outputs
+        self.level = level
+        self.block = block
+        options = {"residual": residual, "activation": activation, "dropout": dropout}
+        self.node_encoder = MLP([n_node_features, hidden, hidden], activation, dropout)
+        self.blocks = nn.ModuleList()
+        for _ in range(n_blocks):
+            if block == "gn":
+                self.blocks.append(
+                    GNBlock(hidden, n_edge_features, hidden, aggregation=aggregation, **options)
+                )
+            else:
+                self.blocks.append(DeepSetBlock(hidden, hidden, **options))
+        if level == "graph":
+            self.readout_ = Readout(hidden, readout)
+        edge_width = hidden if block == "gn" and n_blocks > 0 else n_edge_features
+        head_in = 2 * hidden + edge_width if level == "edge" else hidden
+        self.head = MLP([head_in, hidden, n_outputs], activation, dropout)
+
+    def reset_parameters(self) -> None:
+        """Re-draw every weight."""
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    def _check(self, batch: GraphBatch) -> Tensor | None:
+        """Validate feature widths; return the edge features (None when there are none)."""
+        if batch.x.dim() != 2 or batch.x.shape[1] != self.n_node_features:
+            shape = tuple(batch.x.shape)
+            msg = f"expected x of shape (n_nodes, {self.n_node_features}), got {shape}."
+            raise ValueError(msg)
+        edge_attr = batch.edge_attr
+        width = 0 if edge_attr is None else edge_attr.shape[1]
+        if width != self.n_edge_features:
+            msg = f"expected {self.n_edge_features} edge features, got {width}."
+            raise ValueError(msg)
+        return edge_attr if width > 0 else None
+
+    def _propagate(self, batch: GraphBatch) -> tuple[Tensor, Tensor | None, list[Tensor | None]]:
+        """Encoder and blocks: final nodes, final edges, and each block's attention."""
+        edge_attr = self._check(batch)
+        edges = edge_attr
+        nodes = self.node_encoder(batch.x)
+        attentions: list[Tensor | None] = []
+        for t, block in enumerate(self.blocks):
+            if isinstance(block, GNBlock):
+                # Only the edge head reads messages, and only the last block's.
+                keep = self.level == "edge" and t == len(self.blocks) - 1
+                nodes, edges, attention = block(
+                    nodes, batch.edge_index, edge_attr, return_edges=keep
+                )
+            else:
+                nodes, attention = block(nodes, batch.node_graph, batch.node_ptr)
+            attentions.append(attention)
+        return nodes, edges, attentions
+
+    def attention_weights(self, batch: GraphBatch) -> list[Tensor | None]:
+        """Attention weights of every block, for plotting.
+
+        Returns
+        -------
+        list of length n_blocks
+            Per GN block, a (n_edges,) tensor (``None`` for sum, mean and max
+            aggregation); per deep-set block, a (n_graphs, max_nodes, max_nodes)
+            tensor (see :class:`DeepSetOutput`).
+        """
+        return self._propagate(batch)[2]
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        """Outputs per graph, node or labelled edge; see the class docstring."""
+        nodes, edges, _ = self._propagate(batch)
+        if self.level == "graph":
+            return self.head(self.readout_(nodes, batch.node_graph, batch.n_graphs))
+        if self.level == "node":
+            return self.head(nodes)
+        per_message = self.head.forward_on_edges(nodes, batch.edge_index, edges)
+        n_labelled = int(batch.target_ptr[-1])
+        return segment_mean(per_message, batch.edge_target, n_labelled)
