@@ -289,17 +289,21 @@ class BaseNeuralEstimator(BaseEstimator):
     def _raw_output(self, X: Any) -> np.ndarray:
         """Raw network outputs (before the output activation) as float64 numpy."""
         module = self.module_
-        module.eval()
+        if module.training:
+            module.eval()
         n = len(X)
-        outputs = []
         with bounded_threads(), torch.inference_mode():
+            if n <= _PREDICT_CHUNK:
+                # The common case, kept lean: single-row latency is dominated by overhead.
+                return module(X).cpu().numpy().astype(np.float64)
+            outputs = []
             for start in range(0, n, _PREDICT_CHUNK):
                 if isinstance(X, Tensor):
                     chunk = X[start : start + _PREDICT_CHUNK]
                 else:
                     chunk = X.select(torch.arange(start, min(n, start + _PREDICT_CHUNK)))
-                outputs.append(module(chunk).to("cpu", torch.float64))
-        return torch.cat(outputs).numpy()
+                outputs.append(module(chunk).cpu())
+            return torch.cat(outputs).numpy().astype(np.float64)
 
     def _resolve_device(self) -> None:
         self.device_ = str(resolve_device(self.device))
@@ -311,6 +315,7 @@ class BaseNeuralEstimator(BaseEstimator):
         # machine; the skorch net (optimizer moments for partial_fit) stays behind.
         state.pop("net_", None)
         state.pop("_best_state", None)
+        state.pop("_numpy_cache", None)
         module = state.get("module_")
         if (
             isinstance(module, nn.Module)
@@ -325,6 +330,10 @@ class BaseNeuralEstimator(BaseEstimator):
             if torch.device(self.device_).type == "cuda" and not torch.cuda.is_available():
                 self.device_ = "cpu"
             self.module_.to(self.device_)
+            self._after_load()
+
+    def _after_load(self) -> None:
+        """Rebuild derived state after unpickling (subclasses override)."""
 
 
 def _snapshot(module: nn.Module) -> dict[str, Tensor]:

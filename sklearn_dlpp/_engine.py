@@ -100,6 +100,18 @@ def per_sample_loss(kind: str, raw: Tensor, y: Tensor) -> Tensor:
     raise ValueError(msg)
 
 
+def mean_loss(kind: str, raw: Tensor, y: Tensor) -> Tensor:
+    """``per_sample_loss(...).mean()`` through torch's fused reductions (the unweighted case)."""
+    functional = nn.functional
+    if kind == "binary_log_loss":
+        return functional.binary_cross_entropy_with_logits(raw, y, reduction="sum") / len(y)
+    if kind == "log_loss":
+        return functional.cross_entropy(raw, y)  # y holds one-hot probabilities
+    if kind == "squared_error":
+        return 0.5 * functional.mse_loss(raw, y)
+    return per_sample_loss(kind, raw, y).mean()
+
+
 class WeightedLoss(nn.Module):
     """Weighted mean of :func:`per_sample_loss`, normalised by the sum of weights."""
 
@@ -109,9 +121,9 @@ class WeightedLoss(nn.Module):
 
     def forward(self, raw: Tensor, target: tuple[Tensor, Tensor | None]) -> Tensor:
         y, w = target
-        losses = per_sample_loss(self.kind, raw, y)
         if w is None:
-            return losses.mean()
+            return mean_loss(self.kind, raw, y)
+        losses = per_sample_loss(self.kind, raw, y)
         return (losses * w).sum() / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
 
 
@@ -279,8 +291,11 @@ def bounded_threads() -> Iterator[None]:
     oversubscribed 2-core machine was measured 10x slower.
     """
     budget = _thread_budget()
+    if budget is None:
+        yield
+        return
     before = torch.get_num_threads()
-    if budget is None or budget >= before:
+    if budget >= before:
         yield
         return
     torch.set_num_threads(budget)

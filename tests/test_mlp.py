@@ -467,3 +467,15 @@ def test_drop_in_analysis_script_scores_at_least_as_well():
     ours, theirs = scores["sklearn_dlpp"], scores["sklearn.neural_network"]
     assert ours[0] >= theirs[0] - 0.005, scores  # about one sample in 5 folds of 114
     assert ours[1] >= theirs[1] - 0.005, scores
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+def test_small_batches_take_the_numpy_path_with_the_same_result(clf_data, activation):
+    X, y = clf_data
+    clf = small(MLPClassifier, activation=activation, hidden_layer_sizes=(8, 8)).fit(X, y)
+    few = clf.predict_proba(X[:10])  # numpy path
+    many = clf.predict_proba(X)[:10]  # torch path
+    np.testing.assert_allclose(few, many, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        clf.module_[0].weight.zero_()  # an edit of module_ reaches the cached copy
+    np.testing.assert_allclose(clf.predict_proba(X[:10]), clf.predict_proba(X)[:10], atol=1e-6)
