@@ -71,7 +71,7 @@ class DeepSetBlock(nn.Module):
     Attributes
     ----------
     key_mlp, query_mlp, value_mlp : MLP
-        ``[node_features, hidden, hidden]``.
+        ``[node_features, hidden, hidden]`` (no bias in the keys' last layer).
     node_mlp : MLP
         ``[node_features + hidden, hidden, hidden]``.
 
@@ -110,7 +110,7 @@ class DeepSetBlock(nn.Module):
         self.node_features = node_features
         self.hidden = hidden
         self.residual = residual
-        self.key_mlp = MLP([node_features, hidden, hidden], activation, dropout)
+        self.key_mlp = MLP([node_features, hidden, hidden], activation, dropout, final_bias=False)
         self.query_mlp = MLP([node_features, hidden, hidden], activation, dropout)
         self.value_mlp = MLP([node_features, hidden, hidden], activation, dropout)
         self.node_mlp = MLP([node_features + hidden, hidden, hidden], activation, dropout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor, nn
 
 # scikit-learn's names for the activations (MLPClassifier's ``activation``), so one
@@ -51,6 +50,9 @@ class MLP(nn.Sequential):
         Dropout probability after every hidden activation.
     final_activation : {"identity", "logistic", "tanh", "relu"} or None, default=None
         Activation after the last layer; ``None`` leaves the output linear.
+    final_bias : bool, default=True
+        Whether the last layer has a bias (attention keys do without: a shift of
+        every key changes all of a node's scores alike, which the softmax ignores).
 
     Attributes
     ----------
@@ -78,6 +80,8 @@ class MLP(nn.Sequential):
         activation: str = "relu",
         dropout: float = 0.0,
         final_activation: str | None = None,
+        *,
+        final_bias: bool = True,
     ) -> None:
         sizes = tuple(int(s) for s in sizes)
         if len(sizes) < 2 or min(sizes) < 0:
@@ -90,7 +94,7 @@ class MLP(nn.Sequential):
             raise ValueError(msg)
         layers: list[nn.Module] = []
         for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
-            layers.append(nn.Linear(d_in, d_out))
+            layers.append(nn.Linear(d_in, d_out, bias=final_bias or i < len(sizes) - 2))
             if i < len(sizes) - 2:
                 layers.append(make_activation(activation))
                 if dropout > 0:
@@ -168,14 +172,17 @@ class MLP(nn.Sequential):
         first = self[0]
         weight = first.weight
         # Products per node, then gathered per edge; the bias rides on the sender part.
-        sender = torch.addmm(first.bias, x, weight[:, :n_node].T)
+        sender = x @ weight[:, :n_node].T
+        if first.bias is not None:
+            sender = sender + first.bias
         receiver = x @ weight[:, n_node : 2 * n_node].T
         # index_select rather than fancy indexing: its backward is an index_add, far
-        # cheaper than the index_put that fancy indexing needs.
+        # cheaper than the index_put that fancy indexing needs. The in-place updates
+        # spare fresh (n_edges, width) buffers; the gathered copy is ours to change.
         h = sender.index_select(0, edge_index[0])
         h = h.add_(receiver.index_select(0, edge_index[1]))
         if n_edge > 0:
-            h = torch.addmm(h, edge_attr, weight[:, 2 * n_node :].T)
+            h = h.addmm_(edge_attr, weight[:, 2 * n_node :].T)
         for layer in list(self)[1:stop]:
             h = layer(h)
         return h

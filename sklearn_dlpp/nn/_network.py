@@ -75,7 +75,7 @@ class GraphNetwork(nn.Module):
     node_encoder : MLP
         ``[n_node_features, hidden, hidden]``.
     blocks : nn.ModuleList of GNBlock or DeepSetBlock
-    readout_ : Readout
+    readout : Readout
         Only for ``level="graph"``.
     head : MLP
         ``[hidden, hidden, n_outputs]`` (graph and node level) or
@@ -152,16 +152,18 @@ class GraphNetwork(nn.Module):
             else:
                 self.blocks.append(DeepSetBlock(hidden, hidden, **options))
         if level == "graph":
-            self.readout_ = Readout(hidden, readout)
+            self.readout = Readout(hidden, readout)
         edge_width = hidden if block == "gn" and n_blocks > 0 else n_edge_features
         head_in = 2 * hidden + edge_width if level == "edge" else hidden
         self.head = MLP([head_in, hidden, n_outputs], activation, dropout)
 
     def reset_parameters(self) -> None:
         """Re-draw every weight."""
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        parts = [self.node_encoder, *self.blocks, self.head]
+        if self.level == "graph":
+            parts.append(self.readout)
+        for part in parts:
+            part.reset_parameters()
 
     def _check(self, batch: GraphBatch) -> Tensor | None:
         """Validate feature widths; return the edge features (None when there are none)."""
@@ -210,7 +212,7 @@ class GraphNetwork(nn.Module):
         """Outputs per graph, node or labelled edge; see the class docstring."""
         nodes, edges, _ = self._propagate(batch)
         if self.level == "graph":
-            return self.head(self.readout_(nodes, batch.node_graph, batch.n_graphs))
+            return self.head(self.readout(nodes, batch.node_graph, batch.n_graphs))
         if self.level == "node":
             return self.head(nodes)
         per_message = self.head.forward_on_edges(nodes, batch.edge_index, edges)
