@@ -119,12 +119,14 @@ def main() -> None:
             "random_state": 0,
         }
         rows = {}
-        ours, t_ours = timed(lambda: MLPClassifier(device=device, **common).fit(X_tr, y_tr))
+        ours, t_ours = timed(
+            lambda common=common: MLPClassifier(device=device, **common).fit(X_tr, y_tr)
+        )
         rows["sklearn-dlpp"] = (t_ours, accuracy_score(y_te, ours.predict(X_te)))
         fitted["sklearn-dlpp"] = ours
         for fused in (False, True):
             model, t = timed(
-                lambda fused=fused: plain_torch_fit(
+                lambda fused=fused, batch=batch: plain_torch_fit(
                     X_tr, y_tr, batch_size=batch, epochs=args.epochs, device=device, fused=fused
                 )
             )
@@ -132,7 +134,7 @@ def main() -> None:
                 logits = model(torch.as_tensor(X_te, device=device)).cpu().numpy().ravel()
             name = "plain PyTorch loop" + (", fused Adam" if fused else "")
             rows[name] = (t, accuracy_score(y_te, (logits > 0).astype(int)))
-        sk, t_sk = timed(lambda: SkMLPClassifier(**common).fit(X_tr, y_tr))
+        sk, t_sk = timed(lambda common=common: SkMLPClassifier(**common).fit(X_tr, y_tr))
         rows["scikit-learn"] = (t_sk, accuracy_score(y_te, sk.predict(X_te)))
         fitted["scikit-learn"] = sk
         for name, (seconds, acc) in rows.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import Tensor, nn
 
 from sklearn_dlpp._engine import (
@@ -33,6 +35,26 @@ from sklearn_dlpp._engine import (
 )
 
 _PREDICT_CHUNK = 1 << 16
+
+# The training parameters every estimator shares, checked by scikit-learn's machinery.
+TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
+    "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+    "device": [str],
+    "callbacks": [list, None],
+    "dtype": [StrOptions({"float32", "float64"})],
+}
 
 
 class TrainingDivergedWarning(UserWarning):

@@ -9,12 +9,9 @@ from sklearn.base import _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklearn_dlpp._dense import (
-    TRAINING_CONSTRAINTS,
-    BaseDense,
-    DenseClassifierMixin,
-    DenseRegressorMixin,
-)
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._dense import BaseDense
+from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 
 _MLP_CONSTRAINTS: dict[str, list[Any]] = {
     **TRAINING_CONSTRAINTS,
@@ -168,7 +165,7 @@ class _BaseMLP(BaseDense):
         return True
 
 
-class MLPClassifier(DenseClassifierMixin, _BaseMLP):
+class MLPClassifier(ClassifierOutputs, _BaseMLP):
     __doc__ = (
         """Multi-layer perceptron classifier trained with PyTorch.
 
@@ -297,7 +294,7 @@ class MLPClassifier(DenseClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
 
-class MLPRegressor(DenseRegressorMixin, _BaseMLP):
+class MLPRegressor(RegressorOutputs, _BaseMLP):
     __doc__ = (
         """Multi-layer perceptron regressor trained with PyTorch.
 

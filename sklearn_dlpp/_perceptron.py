@@ -10,15 +10,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_dlpp._dense import (
-    TRAINING_CONSTRAINTS,
-    BaseDense,
-    DenseClassifierMixin,
-    _check_weights,
-)
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._dense import BaseDense
+from sklearn_dlpp._outputs import ClassifierOutputs, check_weights
 
 
-class PerceptronClassifier(DenseClassifierMixin, BaseDense):
+class PerceptronClassifier(ClassifierOutputs, BaseDense):
     r"""The perceptron: one linear unit with a sigmoid (or softmax) output.
 
     :math:`\hat y = g(w_0 + x^T w)` with :math:`g(z) = 1 / (1 + e^{-z})`,
@@ -161,7 +158,7 @@ class PerceptronClassifier(DenseClassifierMixin, BaseDense):
         """
         if self.class_weight is not None:
             y_arr = np.asarray(y)
-            weights = _check_weights(sample_weight, np.empty((len(y_arr), 0)))
+            weights = check_weights(sample_weight, np.empty((len(y_arr), 0)))
             sample_weight = weights * compute_sample_weight(self.class_weight, y_arr)
         return self._fit(X, y, sample_weight, incremental=False)
 
