@@ -1,12 +1,22 @@
 """Deep learning for particle physics as scikit-learn estimators."""
 
 from sklearn_dlpp._base import TrainingDivergedWarning
+from sklearn_dlpp._graph_estimators import (
+    EdgeClassifier,
+    GraphClassifier,
+    GraphRegressor,
+    NodeClassifier,
+)
 from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
 from sklearn_dlpp._perceptron import PerceptronClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "EdgeClassifier",
+    "GraphClassifier",
+    "GraphRegressor",
+    "NodeClassifier",
     "MLPClassifier",
     "MLPRegressor",
     "PerceptronClassifier",

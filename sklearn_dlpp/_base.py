@@ -70,6 +70,9 @@ class BaseNeuralEstimator(BaseEstimator):
     names (``solver``, ``learning_rate_init``, ``max_iter``, ``tol`` ...).
     """
 
+    # Rows per forward pass at predict time.
+    _predict_chunk = _PREDICT_CHUNK
+
     # ----------------------------------------------------------------- state
     def _reset_training_state(self) -> None:
         self.n_iter_ = 0
@@ -314,16 +317,17 @@ class BaseNeuralEstimator(BaseEstimator):
         if module.training:
             module.eval()
         n = len(X)
+        chunk_size = self._predict_chunk
         with bounded_threads(), torch.inference_mode():
-            if n <= _PREDICT_CHUNK:
+            if n <= chunk_size:
                 # The common case, kept lean: single-row latency is dominated by overhead.
                 return module(X).cpu().numpy().astype(np.float64)
             outputs = []
-            for start in range(0, n, _PREDICT_CHUNK):
+            for start in range(0, n, chunk_size):
                 if isinstance(X, Tensor):
-                    chunk = X[start : start + _PREDICT_CHUNK]
+                    chunk = X[start : start + chunk_size]
                 else:
-                    chunk = X.select(torch.arange(start, min(n, start + _PREDICT_CHUNK)))
+                    chunk = X.select(torch.arange(start, min(n, start + chunk_size)))
                 outputs.append(module(chunk).cpu())
             return torch.cat(outputs).numpy().astype(np.float64)
 

@@ -184,6 +184,10 @@ class Net(NeuralNet):
             loss = loss + (0.5 * self.alpha) * squares / total_weight
         return loss
 
+    def infer(self, x: Any, **fit_params: Any) -> Tensor:
+        # Batches are already tensors (or packed graphs) on the device.
+        return self.module_(x, **fit_params)
+
     def _set_training(self, training: bool = True) -> None:
         # skorch sets the mode every step; walking the module tree each time
         # costs more than the step of a small MLP.

@@ -1,0 +1,331 @@
+"""Shared skeleton of the graph estimators: graphs in, packed batch, GraphNetwork, per-level targets."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import Tensor
+
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator
+from sklearn_dlpp._engine import TrainingData
+from sklearn_dlpp._outputs import check_weights
+from sklearn_dlpp.graph import (
+    GraphBatch,
+    edge_targets,
+    node_targets,
+    pack_graphs,
+    standardize_batch,
+)
+from sklearn_dlpp.graph._batch import concat_ranges
+from sklearn_dlpp.nn import GraphNetwork
+
+GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
+    **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k != "dtype"},
+    "solver": [StrOptions({"sgd", "adam"})],
+    "hidden": [Interval(Integral, 1, None, closed="left")],
+    "n_blocks": [Interval(Integral, 0, None, closed="left")],
+    "block": [StrOptions({"gn", "deepset"})],
+    "aggregation": [StrOptions({"sum", "mean", "max", "attention", "keyquery"})],
+    "readout": [StrOptions({"sum", "mean", "max", "attention"})],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+    "node_features": [str, list, tuple, None],
+    "edge_features": [str, None],
+    "set_edges": [StrOptions({"none", "full", "knn"})],
+    "k": [Interval(Integral, 1, None, closed="left")],
+    "knn_features": [Integral, str, list, tuple, None],
+    "standardize": ["boolean"],
+}
+
+
+class RowsByGraph:
+    """Per-node or per-edge values indexed by graph: ``rows[index]`` holds those graphs' rows.
+
+    Lets the engine slice node- and edge-level targets with the same graph
+    indices that slice the packed batch.
+    """
+
+    def __init__(self, values: Tensor, ptr: Tensor) -> None:
+        self.values = values
+        self.ptr = ptr
+
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    def __len__(self) -> int:
+        return self.ptr.numel() - 1
+
+    def rows(self, index: Tensor | slice) -> Tensor:
+        if isinstance(index, slice):
+            index = torch.arange(len(self), device=self.ptr.device)[index]
+        counts = self.ptr[1:] - self.ptr[:-1]
+        return concat_ranges(self.ptr[index], counts[index])
+
+    def __getitem__(self, index: Tensor | slice) -> Tensor:
+        return self.values[self.rows(index)]
+
+
+class BaseGraphEstimator(BaseNeuralEstimator):
+    """Graph estimators: X is a list of graphs or particle sets (private base).
+
+    Subclasses set ``_level`` ("graph", "node" or "edge") and mix in a head from
+    :mod:`sklearn_dlpp._outputs`.
+    """
+
+    _parameter_constraints: dict = GRAPH_CONSTRAINTS
+    _level = "graph"
+    # Graphs per forward pass at predict time: bounded memory for large inputs.
+    _predict_chunk = 1024
+
+    def __init__(
+        self,
+        *,
+        hidden=64,
+        n_blocks=3,
+        block="gn",
+        aggregation="sum",
+        readout="sum",
+        dropout=0.0,
+        activation="relu",
+        node_features=None,
+        edge_features=None,
+        set_edges="none",
+        k=8,
+        knn_features=None,
+        standardize=True,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=100,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="auto",
+        callbacks=None,
+    ):
+        self.hidden = hidden
+        self.n_blocks = n_blocks
+        self.block = block
+        self.aggregation = aggregation
+        self.readout = readout
+        self.dropout = dropout
+        self.activation = activation
+        self.node_features = node_features
+        self.edge_features = edge_features
+        self.set_edges = set_edges
+        self.k = k
+        self.knn_features = knn_features
+        self.standardize = standardize
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.callbacks = callbacks
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ input
+    def _pack(self, X: Any, *, fitted: bool) -> GraphBatch:
+        """Pack X once: validation, conversion and (when fitted) standardisation."""
+        batch = pack_graphs(
+            X,
+            node_features=self.node_features,
+            edge_features=self.edge_features,
+            set_edges=self.set_edges,
+            k=self.k,
+            knn_features=self.knn_features,
+            n_node_features=self.n_node_features_ if fitted else None,
+            n_edge_features=self.n_edge_features_ if fitted and self.edge_features else None,
+        )
+        return batch
+
+    def _fit_standardization(self, batch: GraphBatch) -> None:
+        self.node_mean_, self.node_scale_ = _moments(batch.x, self.standardize)
+        self.edge_mean_ = self.edge_scale_ = None
+        if batch.edge_attr is not None:
+            self.edge_mean_, self.edge_scale_ = _moments(batch.edge_attr, self.standardize)
+
+    def _standardized(self, batch: GraphBatch) -> GraphBatch:
+        if not self.standardize:
+            return batch
+        edge = self.edge_mean_ is not None and batch.edge_attr is not None
+        return standardize_batch(
+            batch,
+            self.node_mean_,
+            self.node_scale_,
+            self.edge_mean_ if edge else None,
+            self.edge_scale_ if edge else None,
+        )
+
+    def _batch_for_prediction(self, X: Any) -> GraphBatch:
+        check_is_fitted(self, "module_")
+        batch = self._pack(X, fitted=True)
+        return self._standardized(batch).to(self.device_)
+
+    def _raw(self, X: Any) -> np.ndarray:
+        return self._raw_output(self._batch_for_prediction(X))
+
+    # ---------------------------------------------------------------- targets
+    def _level_targets(self, X: Any, y: Any, batch: GraphBatch) -> np.ndarray:
+        """The targets as one array with a row per graph, node or labelled edge."""
+        if self._level == "node":
+            return node_targets(X, "y" if y is None else y)
+        if self._level == "edge":
+            return edge_targets(X, "y" if y is None else y)
+        if y is None:
+            msg = f"{type(self).__name__} requires y to be passed, but the target y is None."
+            raise ValueError(msg)
+        y = np.asarray(y)
+        if len(y) != batch.n_graphs:
+            msg = f"Found {len(y)} targets for {batch.n_graphs} graphs (samples) in X."
+            raise ValueError(msg)
+        if isinstance(self, ClassifierMixin) and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return y
+
+    def _level_ptr(self, batch: GraphBatch) -> Tensor | None:
+        return {"node": batch.node_ptr, "edge": batch.target_ptr}.get(self._level)
+
+    def _per_row(self, values: np.ndarray, batch: GraphBatch) -> np.ndarray:
+        """Per-graph values repeated for each node / labelled edge of the graph."""
+        ptr = self._level_ptr(batch)
+        if ptr is None:
+            return values
+        return np.repeat(values, np.diff(ptr.numpy()), axis=0)
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None):
+        if self.early_stopping and incremental:
+            msg = "partial_fit does not support early_stopping=True"
+            raise ValueError(msg)
+        first = not hasattr(self, "module_") or not (self.warm_start or incremental)
+        batch = self._pack(X, fitted=not first)
+        if not np.isfinite(batch.x.numpy()).all():  # pragma: no cover - pack_graphs checks
+            msg = "Node features contain NaN or infinity."
+            raise ValueError(msg)
+        labels = self._level_targets(X, y, batch)
+        uniform = sample_weight is None
+        graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
+        row_weights = self._per_row(graph_weights, batch)
+        targets = self._encode_targets(
+            labels, first=first, incremental=incremental, classes=classes
+        )
+        if first:
+            self.n_node_features_ = batch.x.shape[1]
+            self.n_edge_features_ = 0 if batch.edge_attr is None else batch.edge_attr.shape[1]
+            self._fit_standardization(batch)
+        self._resolve_device()
+        self._seed(incremental)
+        batch = self._standardized(batch)
+
+        ptr = self._level_ptr(batch)
+        valid = None
+        train_graphs = np.arange(batch.n_graphs)
+        if self.early_stopping:
+            train_graphs, valid_graphs = self._split(labels, batch.n_graphs)
+            valid_rows = _rows(ptr, valid_graphs)
+            valid = (
+                batch.select(torch.as_tensor(valid_graphs)).to(self.device_),
+                labels[valid_rows],
+                None if uniform else row_weights[valid_rows],
+            )
+        train_rows = _rows(ptr, train_graphs)
+        train_batch = batch.select(torch.as_tensor(train_graphs))
+        train_ptr = self._level_ptr(train_batch)
+        train = TrainingData(
+            train_batch.to(self.device_),
+            self._indexable(targets[train_rows], train_ptr),
+            None if uniform else self._indexable(row_weights[train_rows], train_ptr),
+        )
+        self._train(train, valid, self.n_node_features_, targets.shape[1], incremental=incremental)
+        return self
+
+    def _indexable(self, values: np.ndarray, ptr: Tensor | None) -> Tensor | RowsByGraph:
+        tensor = torch.as_tensor(values, dtype=torch.float32).to(self.device_)
+        return tensor if ptr is None else RowsByGraph(tensor, ptr.to(self.device_))
+
+    def _split(self, labels: np.ndarray, n_graphs: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hold out whole graphs for early stopping (stratified for graph classifiers)."""
+        stratify = None
+        if self._level == "graph" and isinstance(self, ClassifierMixin) and labels.ndim == 1:
+            stratify = labels
+        train, valid = train_test_split(
+            np.arange(n_graphs),
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if len(valid) < 2:
+            msg = (
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the number of graphs."
+            )
+            raise ValueError(msg)
+        return np.sort(train), np.sort(valid)
+
+    def _build_module(self, n_inputs: int, n_outputs: int) -> GraphNetwork:
+        self.n_outputs_ = n_outputs
+        return GraphNetwork(
+            n_inputs,
+            self.n_edge_features_,
+            n_outputs,
+            level=self._level,
+            hidden=self.hidden,
+            n_blocks=self.n_blocks,
+            aggregation=self.aggregation,
+            block=self.block,
+            readout=self.readout,
+            dropout=self.dropout,
+            activation=self.activation,
+        )
+
+
+def _rows(ptr: Tensor | None, graphs: np.ndarray) -> np.ndarray:
+    """Row indices (nodes or labelled edges) of ``graphs``; the graphs themselves at graph level."""
+    if ptr is None:
+        return graphs
+    ptr = ptr.numpy()
+    counts = np.diff(ptr)[graphs]
+    starts = ptr[graphs]
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def _moments(values: Tensor, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation (1 where a feature is constant)."""
+    values = values.double()
+    n_features = values.shape[1]
+    if not standardize or len(values) == 0:
+        return np.zeros(n_features), np.ones(n_features)
+    mean = values.mean(0)
+    scale = values.std(0, unbiased=False)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return mean.numpy(), scale.numpy()

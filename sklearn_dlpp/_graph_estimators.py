@@ -1,0 +1,389 @@
+"""GraphClassifier, GraphRegressor, NodeClassifier, EdgeClassifier: GNNs as scikit-learn estimators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.metrics import accuracy_score
+
+from sklearn_dlpp._graph_base import BaseGraphEstimator
+from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs, check_weights
+from sklearn_dlpp.graph import split_edges, split_nodes
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden : int, default=64
+        Width of every hidden representation and MLP layer.
+    n_blocks : int, default=3
+        Number of stacked blocks: after ``n_blocks`` GN blocks a node has seen
+        every node up to ``n_blocks`` hops away (its receptive field).
+    block : {'gn', 'deepset'}, default='gn'
+        'gn': a GN block (edge MLP over the concatenated features of the two
+        nodes and of the edge, permutation-invariant aggregation into the
+        receiving node, node MLP update). 'deepset': nodes exchange information
+        only through key-query self-attention within their graph; edges unused.
+    aggregation : {'sum', 'mean', 'max', 'attention', 'keyquery'}, default='sum'
+        How a GN block aggregates incoming messages: plain sums, means and
+        maxima; 'attention' weighs them by a softmax over a learnt score of each
+        message; 'keyquery' by a softmax over ``<q_receiver, k_sender>``, keys
+        and queries coming from two MLPs.
+    readout : {'sum', 'mean', 'max', 'attention'}, default='sum'
+        Pooling of node representations into the graph's (graph-level outputs only).
+    dropout : float, default=0.0
+        Dropout after the hidden layers of every MLP.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers.
+    node_features : str or list of str, default=None
+        Node attribute holding each node's feature vector (None means ``'x'``),
+        or a list of scalar attributes; awkward record fields for awkward input.
+    edge_features : str, default=None
+        Edge attribute holding edge features; None uses none.
+    set_edges : {'none', 'full', 'knn'}, default='none'
+        Edges built for particle sets (arrays): none (a deep set), fully
+        connected, or the ``k`` nearest neighbours in ``knn_features``.
+    k : int, default=8
+        Neighbours per particle for ``set_edges='knn'``.
+    knn_features : int, str or list, default=None
+        Feature columns in which neighbours are nearest (e.g. eta and phi).
+    standardize : bool, default=True
+        Standardise node and edge features with the training data's mean and
+        standard deviation (particle features span orders of magnitude).
+    solver : {'adam', 'sgd'}, default='adam'
+        The optimiser.
+    alpha : float, default=0.0001
+        L2 penalty on the weight matrices, as in the MLPs.
+    batch_size : int or 'auto', default='auto'
+        Graphs per minibatch; 'auto' is ``min(200, n_graphs)``.
+    learning_rate_init : float, default=0.001
+        Step size.
+    max_iter : int, default=100
+        Epochs.
+    shuffle : bool, default=True
+        Reshuffle the graphs every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and the validation split.
+    tol : float, default=1e-4
+        Improvement under which an epoch counts as no improvement.
+    verbose : bool, default=False
+        Print one line per epoch.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous weights.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the graphs, stop after
+        ``n_iter_no_change`` epochs without improvement, restore the best weights.
+    validation_fraction : float, default=0.1
+        Fraction of graphs held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    device : str, default='auto'
+        'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the skorch training engine.
+"""
+
+_ATTRIBUTES_DOC = """
+    n_node_features_ : int
+        Node features seen in fit.
+    n_edge_features_ : int
+        Edge features seen in fit (0 without ``edge_features``).
+    node_mean_, node_scale_ : ndarray of shape (n_node_features_,)
+        Standardisation of the node features.
+    edge_mean_, edge_scale_ : ndarray or None
+        Standardisation of the edge features.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation score of each epoch with early stopping.
+    best_validation_score_, best_loss_ : float or None
+        As in scikit-learn's MLPs.
+    n_iter_ : int
+        Epochs run.
+    module_ : GraphNetwork
+        The trained network.
+"""
+
+
+class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
+    __doc__ = (
+        """Graph neural network classifier: one label per graph (e.g. jet tagging).
+
+    X is a list of ``networkx`` graphs, a zero-padded particle array
+    (n_samples, n_particles, n_features), a list of 2-D particle arrays or an
+    awkward array; see :func:`sklearn_dlpp.graph.pack_graphs`. Node features
+    are encoded by an MLP, updated by ``n_blocks`` GN (or deep-set) blocks,
+    pooled by a permutation-invariant readout and classified by an MLP head
+    (sigmoid or softmax).
+"""
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels."""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp import GraphClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 30)
+    >>> X = [rng.normal(size=(int(n), 2)) + 2 * label for n, label in zip(rng.integers(3, 8, 60), y)]
+    >>> clf = GraphClassifier(hidden=16, n_blocks=1, learning_rate_init=0.01, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+    )
+
+    _level = "graph"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit on graphs X with one label per graph.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+        y : array-like of shape (n_samples,)
+            One label per graph.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights (negative allowed; the sum must not be zero).
+
+        Returns
+        -------
+        self : GraphClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None):
+        """One epoch on a chunk of graphs, keeping the optimiser state.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            A chunk of samples.
+        y : array-like of shape (n_samples,)
+            One label per graph.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights.
+        classes : array-like, default=None
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : GraphClassifier
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+
+class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
+    __doc__ = (
+        """Graph neural network regressor: one (or several) real targets per graph.
+
+    The architecture of :class:`GraphClassifier` with an identity output and
+    the half squared error.
+"""
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp import GraphRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.uniform(size=(int(n), 1)) for n in rng.integers(2, 9, 80)]
+    >>> y = np.array([x.sum() for x in X])  # the total energy of a set of particles
+    >>> reg = GraphRegressor(hidden=16, n_blocks=0, readout="sum", max_iter=200,
+    ...                      learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+    )
+
+    _level = "graph"
+    loss = "squared_error"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit on graphs X with one target (row) per graph.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights.
+
+        Returns
+        -------
+        self : GraphRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """One epoch on a chunk of graphs, keeping the optimiser state.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            A chunk of samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights.
+
+        Returns
+        -------
+        self : GraphRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+
+class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
+    """Classifiers of graph parts (nodes or edges): predictions come back per graph."""
+
+    def _per_graph(self, values: np.ndarray, batch) -> list[np.ndarray]:
+        return (split_nodes if self._level == "node" else split_edges)(values, batch)
+
+    def _raw_and_batch(self, X: Any):
+        batch = self._batch_for_prediction(X)
+        return self._raw_output(batch), batch.to("cpu")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None):
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None, classes: Any = None):
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict(self, X: Any) -> list[np.ndarray]:
+        raw, batch = self._raw_and_batch(X)
+        return self._per_graph(self._labels_from_raw(raw), batch)
+
+    def predict_proba(self, X: Any) -> list[np.ndarray]:
+        raw, batch = self._raw_and_batch(X)
+        proba = self._proba_from_raw(raw)
+        if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
+            proba = np.hstack([1.0 - proba, proba])
+        return self._per_graph(proba, batch)
+
+    def predict_log_proba(self, X: Any) -> list[np.ndarray]:
+        return [np.log(p) for p in self.predict_proba(X)]
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        raw, batch = self._raw_and_batch(X)
+        labels = self._level_targets(X, y, batch)
+        weights = None
+        if sample_weight is not None:
+            graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
+            weights = self._per_row(graph_weights, batch)
+        return accuracy_score(labels, self._labels_from_raw(raw), sample_weight=weights)
+
+
+_PART_DOC = """
+    fit(X, y=None, sample_weight=None)
+        y is a list with one array per graph ({unit} in ``{order}`` order), or the
+        name of a {unit_singular} attribute holding the labels; None reads the
+        attribute ``'y'``. sample_weight has one weight per graph, applied to
+        all its {unit}.
+    predict(X), predict_proba(X)
+        A list with one array per graph, in ``{order}`` order.
+    score(X, y=None, sample_weight=None)
+        Accuracy over all {unit} of all graphs.
+"""
+
+
+class NodeClassifier(_PartClassifier):
+    __doc__ = (
+        """Graph neural network classifying every node (e.g. calorimeter cell segmentation).
+
+    Cross-validation and searches split by graph: ``cross_val_score(clf, graphs, y)``
+    with y a list of per-graph label arrays, or with y omitted when the graphs
+    carry their labels in the node attribute ``'y'``.
+
+    Methods
+    -------"""
+        + _PART_DOC.format(unit="nodes", unit_singular="node", order="G.nodes()")
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Node labels."""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp import NodeClassifier
+    >>> graphs = []
+    >>> for i in range(30):
+    ...     G = nx.path_graph(6)
+    ...     for node in G:
+    ...         G.nodes[node]["x"] = [float(node == i % 6)]
+    ...         G.nodes[node]["y"] = int(abs(node - i % 6) == 1)  # neighbour of the marked node
+    ...     graphs.append(G)
+    >>> clf = NodeClassifier(hidden=16, n_blocks=1, max_iter=150, learning_rate_init=0.01,
+    ...                      random_state=0).fit(graphs)
+    >>> clf.score(graphs)
+    1.0
+    """
+    )
+
+    _level = "node"
+
+
+class EdgeClassifier(_PartClassifier):
+    __doc__ = (
+        """Graph neural network classifying every edge (e.g. track finding: same track or not).
+
+    An undirected edge passes messages both ways but carries one label and one
+    prediction. Cross-validation and searches split by graph.
+
+    Methods
+    -------"""
+        + _PART_DOC.format(unit="edges", unit_singular="edge", order="G.edges()")
+        + _PARAMETERS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Edge labels."""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp import EdgeClassifier
+    >>> graphs = []
+    >>> for i in range(20):
+    ...     G = nx.cycle_graph(5)
+    ...     for node in G:
+    ...         G.nodes[node]["x"] = [float(node % 2), float(i % 3)]
+    ...     for u, v in G.edges():
+    ...         G.edges[u, v]["y"] = int(G.nodes[u]["x"][0] == G.nodes[v]["x"][0])
+    ...     graphs.append(G)
+    >>> clf = EdgeClassifier(hidden=16, n_blocks=1, max_iter=150, learning_rate_init=0.01,
+    ...                      random_state=0).fit(graphs)
+    >>> clf.score(graphs)
+    1.0
+    """
+    )
+
+    _level = "edge"
