@@ -16,9 +16,9 @@ __all__ = [
     "EdgeClassifier",
     "GraphClassifier",
     "GraphRegressor",
-    "NodeClassifier",
     "MLPClassifier",
     "MLPRegressor",
+    "NodeClassifier",
     "PerceptronClassifier",
     "TrainingDivergedWarning",
 ]

@@ -1,4 +1,4 @@
-"""Shared skeleton of the graph estimators: graphs in, packed batch, GraphNetwork, per-level targets."""
+"""Shared skeleton of the graph estimators: graphs in, packed batch, network, targets per level."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
     # ------------------------------------------------------------------ input
     def _pack(self, X: Any, *, fitted: bool) -> GraphBatch:
         """Pack X once: validation, conversion and (when fitted) standardisation."""
-        batch = pack_graphs(
+        return pack_graphs(
             X,
             node_features=self.node_features,
             edge_features=self.edge_features,
@@ -166,7 +166,6 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             n_node_features=self.n_node_features_ if fitted else None,
             n_edge_features=self.n_edge_features_ if fitted and self.edge_features else None,
         )
-        return batch
 
     def _fit_standardization(self, batch: GraphBatch) -> None:
         self.node_mean_, self.node_scale_ = _moments(batch.x, self.standardize)

@@ -1,4 +1,4 @@
-"""GraphClassifier, GraphRegressor, NodeClassifier, EdgeClassifier: GNNs as scikit-learn estimators."""
+"""Graph neural networks as scikit-learn estimators: graph, node and edge level."""
 
 from __future__ import annotations
 
@@ -131,7 +131,8 @@ class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
     >>> from sklearn_dlpp import GraphClassifier
     >>> rng = np.random.default_rng(0)
     >>> y = np.array([0, 1] * 30)
-    >>> X = [rng.normal(size=(int(n), 2)) + 2 * label for n, label in zip(rng.integers(3, 8, 60), y)]
+    >>> sizes = rng.integers(3, 8, 60)
+    >>> X = [rng.normal(size=(int(n), 2)) + 2 * label for n, label in zip(sizes, y)]
     >>> clf = GraphClassifier(hidden=16, n_blocks=1, learning_rate_init=0.01, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
