@@ -46,6 +46,16 @@ class GraphBatch:
     edge_target : LongTensor of shape (n_edges,)
         For each message edge, the global index of the labelled edge it carries
         (both directions of an undirected edge share one labelled edge).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp.graph import pack_graphs
+    >>> batch = pack_graphs([np.ones((2, 3)), np.ones((1, 3))], set_edges="full")
+    >>> batch.n_nodes.tolist(), batch.n_edges.tolist()
+    ([2, 1], [2, 0])
+    >>> batch.select([1, 0]).node_ptr.tolist()
+    [0, 1, 3]
     """
 
     x: Tensor

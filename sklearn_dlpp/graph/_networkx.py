@@ -75,9 +75,10 @@ def _as_matrix(
         out = out.reshape(-1, 1)
     if out is not None and out.ndim == 2 and (width is None or out.shape[1] == width):
         return out
-    # Slow path, only for bad input: convert sample by sample to name the culprit.
+    # Slow path, only for unusual input: sample by sample, to name the culprit, or
+    # to accept a mix numpy will not stack at once (scalars with length-1 vectors).
     bounds = ptr(counts)
-    first_width, first_sample = width, 0
+    parts, first_width, first_sample = [], width, 0
     for i in range(len(counts)):
         part = values[bounds[i] : bounds[i + 1]]
         problem = explain(i, part)
@@ -85,14 +86,17 @@ def _as_matrix(
             raise sample_error(i, problem)
         if not part:
             continue
-        n_cols = np.asarray(part[0], dtype=np.float64).size
+        rows = np.stack([np.asarray(value, dtype=np.float64).reshape(-1) for value in part])
         if first_width is None:
-            first_width, first_sample = n_cols, i
-        elif n_cols != first_width:
-            source = "were expected" if width is not None else f"sample {first_sample} has"
-            raise sample_error(i, f"{n_cols} {what} features, but {first_width} {source}.")
-    msg = f"Could not read the {what} features."  # unreachable: explain covers every failure
-    raise ValueError(msg)
+            first_width, first_sample = rows.shape[1], i
+        elif rows.shape[1] != first_width:
+            if width is None:
+                expected = f"sample {first_sample} has {first_width}"
+            else:
+                expected = f"{width} were expected"
+            raise sample_error(i, f"{rows.shape[1]} {what} features, but {expected}.")
+        parts.append(rows)
+    return np.concatenate(parts)
 
 
 def _adjacency(graph: nx.Graph) -> tuple[list[int], Any, Any]:

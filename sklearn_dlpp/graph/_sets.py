@@ -44,9 +44,11 @@ def real_particles(X: np.ndarray, mask: Any = None) -> np.ndarray:
     return mask
 
 
-def _check_width(index: int, width: int, expected: int | None, source: str) -> None:
+def _check_width(index: int, width: int, expected: int | None, source: str = "") -> None:
+    """Raise unless ``width`` is ``expected``; ``source`` names the sample it came from."""
     if expected is not None and width != expected:
-        raise sample_error(index, f"{width} node features, but {expected} {source}.")
+        also = f"sample {source} has {expected}" if source else f"{expected} were expected"
+        raise sample_error(index, f"{width} node features, but {also}.")
 
 
 def _field_names(records: Any, node_features: Any) -> list[str] | None:
@@ -194,19 +196,19 @@ def read_sets(
         except (TypeError, ValueError):
             msg = f"X must hold numbers, got dtype {X.dtype}."
             raise ValueError(msg) from None
-        _check_width(0, x.shape[1], n_node_features, "were expected")
+        _check_width(0, x.shape[1], n_node_features)
     elif samples.kind == AWKWARD:
         x, n_nodes, names = _read_awkward(samples.data, node_features)
         if not n_nodes.all():
             raise sample_error(int(np.argmin(n_nodes)), "the set has no particles.")
-        _check_width(0, x.shape[1], n_node_features, "were expected")
+        _check_width(0, x.shape[1], n_node_features)
     else:
         parts, n_nodes, names = _read_list(samples.data, node_features)
         widths = np.array([part.shape[1] for part in parts])
         expected = widths[0] if n_node_features is None else n_node_features
         wrong = np.flatnonzero(widths != expected)
         if wrong.size:
-            source = "were expected" if n_node_features is not None else "sample 0 has"
+            source = "" if n_node_features is not None else "0"
             _check_width(int(wrong[0]), int(widths[wrong[0]]), int(expected), source)
         x = np.concatenate(parts)
     bad = first_bad_row(x)
