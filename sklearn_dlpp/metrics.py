@@ -77,6 +77,11 @@ def background_rejection(
     well defined. When the net background weight passing the cut is zero or
     negative, the rejection is ``np.inf``.
 
+    Tight working points need background statistics: a rejection of 200 means
+    one background event in 200 passes, so a test fold with fewer background
+    events often gives ``np.inf`` (and ``GridSearchCV`` warns about non-finite
+    scores). Choose the efficiency for the sample size at hand.
+
     Examples
     --------
     >>> from sklearn.metrics import roc_auc_score
@@ -89,14 +94,17 @@ def background_rejection(
 
     Weighted ROC AUC is scikit-learn's own:
 
-    >>> float(roc_auc_score(y, score, sample_weight=[1.0, 2.0, 1.0, 1.0]))
-    0.875
+    >>> float(roc_auc_score(y, score, sample_weight=[1.0, 1.0, 1.0, 3.0]))
+    0.9375
     """
     y_true = column_or_1d(y_true)
     y_score = column_or_1d(y_score)
     check_consistent_length(y_true, y_score, sample_weight)
     if sample_weight is not None:
         sample_weight = column_or_1d(sample_weight).astype(np.float64)
+        if not np.isfinite(sample_weight).all():
+            msg = "sample_weight must be finite; it holds NaN or infinity."
+            raise ValueError(msg)
     _check_signal_efficiency(signal_efficiency)
     is_signal = _signal_mask(y_true, pos_label)
     if sample_weight is None:
@@ -114,10 +122,10 @@ def background_rejection(
     fpr, tpr, _ = roc_curve(
         is_signal, y_score, sample_weight=sample_weight, drop_intermediate=False
     )
-    # The first point is (0, 0) at an infinite threshold, so the crossing index is >= 1.
+    # The curve starts at (0, 0) and ends at tpr = 1 exactly, so the first crossing k
+    # exists, k >= 1 and tpr[k - 1] < signal_efficiency <= tpr[k].
     k = int(np.argmax(tpr >= signal_efficiency))
-    dtpr = tpr[k] - tpr[k - 1]
-    frac = 1.0 if dtpr == 0 else (signal_efficiency - tpr[k - 1]) / dtpr
+    frac = (signal_efficiency - tpr[k - 1]) / (tpr[k] - tpr[k - 1])
     background_efficiency = fpr[k - 1] + frac * (fpr[k] - fpr[k - 1])
     if background_efficiency <= 0:
         return np.inf
@@ -173,10 +181,6 @@ def make_background_rejection_scorer(*, signal_efficiency=0.3, pos_label=None):
     )
 
 
-background_rejection_scorer = make_background_rejection_scorer()
-"""Scorer of :func:`background_rejection` at 30 % signal efficiency, for ``scoring=``."""
-
-
 def _check_signal_efficiency(signal_efficiency) -> None:
     """Raise unless ``signal_efficiency`` is a real number in (0, 1]."""
     ok = (
@@ -215,3 +219,7 @@ def _signal_mask(y_true: np.ndarray, pos_label) -> np.ndarray:
         msg = f"pos_label={pos_label!r} is not one of the labels {classes.tolist()}."
         raise ValueError(msg)
     return y_true == pos_label
+
+
+background_rejection_scorer = make_background_rejection_scorer()
+"""Scorer of :func:`background_rejection` at 30 % signal efficiency, for ``scoring=``."""

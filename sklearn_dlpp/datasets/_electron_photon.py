@@ -88,14 +88,15 @@ def make_electron_photon(
     - ``p_over_E``: momentum of the track matched to the cluster over the cluster
       energy, 0 when no track is matched. An electron leaves a track but radiates
       a fraction ``f_brem`` of its energy as bremsstrahlung in the tracker, so
-      ``p / E ~ 1 - f_brem`` (a tail to low values); its track is lost 4 % of the
-      time. An unconverted photon has no track of its own, but 8 % are matched
-      to a soft pile-up track (small ``p / E``). A converted photon
+      ``p / E ~ 1 - f_brem`` with ``f_brem ~ Beta(0.5, 2.5)`` (a tail to low
+      values); its track is lost 4 % of the time. An unconverted photon has no
+      track of its own, but 8 % are matched to a soft pile-up track (small
+      ``p / E``). A converted photon
       ``gamma -> e+ e-`` leaves the harder conversion track, with ``p / E`` the
       share of the harder leg, flat in [0.5, 1].
     - ``n_tracks``: tracks in a cone around the cluster: 1 for an electron (2
       when a bremsstrahlung photon converts), 2 for a conversion (1 when a leg
-      is too soft), plus Poisson(0.25) unrelated pile-up tracks for everyone.
+      is too soft, 30 %), plus Poisson(0.25) unrelated pile-up tracks for everyone.
     - ``R_phi``: energy in 3x3 over 3x7 cells of the middle calorimeter layer. The
       solenoid bends charged particles in ``phi``, so electrons (in proportion to
       ``f_brem``) and conversions have wider showers in ``phi`` (lower ``R_phi``)
@@ -107,8 +108,8 @@ def make_electron_photon(
 
     Unconverted photons are easy to tell from electrons; converted photons and
     electrons that lost their track are not, which caps the separation: a
-    gradient-boosted classifier reaches a ROC AUC of about 0.95, a logistic
-    regression on the raw features about 0.92.
+    gradient-boosted classifier reaches a ROC AUC of about 0.94, a logistic
+    regression on the standardised features about 0.88 (``p_over_E`` alone 0.87).
 
     Examples
     --------

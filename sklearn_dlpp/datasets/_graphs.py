@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from numbers import Integral
 
 import networkx as nx
@@ -48,7 +47,9 @@ def knn_edges(coords: np.ndarray, counts: np.ndarray, k: int) -> list[np.ndarray
     for start in range(0, n_sets, _KNN_CHUNK):
         c = coords[start : start + _KNN_CHUNK].astype(np.float64)
         n = counts[start : start + _KNN_CHUNK]
-        dist = ((c[:, :, None, :] - c[:, None, :, :]) ** 2).sum(-1)
+        dist = np.zeros((len(c), n_max, n_max))
+        for dim in range(c.shape[2]):
+            dist += (c[:, :, None, dim] - c[:, None, :, dim]) ** 2
         real = slot[None, :] < n[:, None]
         dist = np.where(real[:, None, :], dist, np.inf)
         dist[:, slot, slot] = np.inf
@@ -70,25 +71,26 @@ def to_graph(
     x: np.ndarray,
     edges: np.ndarray,
     *,
-    node_attrs: dict[str, Iterable] | None = None,
-    edge_attrs: dict[str, Iterable] | None = None,
+    node_attrs: dict[str, list] | None = None,
+    edge_attrs: dict[str, list] | None = None,
     graph_attrs: dict | None = None,
 ) -> nx.Graph:
     """A networkx graph with nodes ``0 .. len(x) - 1`` carrying ``x`` rows and attributes."""
     graph = nx.Graph(**(graph_attrs or {}))
-    names = ["x", *(node_attrs or {})]
-    columns = [list(x), *((node_attrs or {}).values())]
-    graph.add_nodes_from(
-        (i, dict(zip(names, values, strict=True))) for i, values in enumerate(zip(*columns))
-    )
+    node_data = [{"x": row} for row in x]
+    for name, values in (node_attrs or {}).items():
+        for data, value in zip(node_data, values, strict=True):
+            data[name] = value
+    graph.add_nodes_from(enumerate(node_data))
+    pairs = edges.tolist()
     if edge_attrs:
-        enames = list(edge_attrs)
-        graph.add_edges_from(
-            (int(u), int(v), dict(zip(enames, values, strict=True)))
-            for (u, v), *values in zip(edges.tolist(), *edge_attrs.values(), strict=True)
-        )
+        edge_data = [{} for _ in pairs]
+        for name, values in edge_attrs.items():
+            for data, value in zip(edge_data, values, strict=True):
+                data[name] = value
+        graph.add_edges_from((u, v, data) for (u, v), data in zip(pairs, edge_data, strict=True))
     else:
-        graph.add_edges_from(edges.tolist())
+        graph.add_edges_from(pairs)
     return graph
 
 
