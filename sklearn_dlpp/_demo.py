@@ -55,7 +55,7 @@ def run(n_samples: int, n_jets: int, out: Path, random_state: int = 0) -> list[t
     start = _step(2, 4, "MLPClassifier (64, 64) with early stopping, same data")
     mlp = make_pipeline(
         StandardScaler(),
-        MLPClassifier((64, 64), early_stopping=True, max_iter=60, random_state=random_state),
+        MLPClassifier((64, 64), early_stopping=True, max_iter=40, random_state=random_state),
     ).fit(X_tr, y_tr)
     scores = _classification_scores(y_te, mlp.predict_proba(X_te)[:, 1])
     rows.append(("MLPClassifier", "photon vs electron", scores, time.perf_counter() - start))
@@ -92,7 +92,7 @@ def run(n_samples: int, n_jets: int, out: Path, random_state: int = 0) -> list[t
         k=8,
         knn_features=[1, 2],
         learning_rate_init=0.003,
-        max_iter=25,
+        max_iter=15,
         early_stopping=True,
         random_state=random_state,
     ).fit(J_tr, l_tr)
