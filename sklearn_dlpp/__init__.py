@@ -8,7 +8,9 @@ from sklearn_dlpp._graph_estimators import (
     NodeClassifier,
 )
 from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
+from sklearn_dlpp._onnx import export_onnx, onnx_inputs
 from sklearn_dlpp._perceptron import PerceptronClassifier
+from sklearn_dlpp._persist import load, save
 
 __version__ = "0.1.0"
 
@@ -21,4 +23,8 @@ __all__ = [
     "NodeClassifier",
     "PerceptronClassifier",
     "TrainingDivergedWarning",
+    "export_onnx",
+    "load",
+    "onnx_inputs",
+    "save",
 ]

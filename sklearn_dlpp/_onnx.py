@@ -1,0 +1,376 @@
+"""Export fitted estimators to ONNX, with standardisation and output activation inside.
+
+The exported model maps what :func:`onnx_inputs` returns to what
+``predict_proba`` (classifiers) or ``predict`` (regressors) returns, so that
+experiment software needs onnxruntime and nothing of Python: graph estimators
+take the packed tensors of :func:`sklearn_dlpp.graph.pack_graphs`, raw (the
+estimator's feature standardisation is part of the model).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import io
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch import Tensor, nn
+
+from sklearn_dlpp._graph_base import BaseGraphEstimator
+from sklearn_dlpp._outputs import ClassifierOutputs
+from sklearn_dlpp.graph import GraphBatch
+
+# Name of every dynamic axis, by input; the same name means the same length.
+_AXES = {
+    "X": {0: "n_samples"},
+    "x": {0: "n_nodes"},
+    "edge_index": {1: "n_edges"},
+    "edge_attr": {0: "n_edges"},
+    "node_graph": {0: "n_nodes"},
+    "node_ptr": {0: "n_graphs_plus_1"},
+    "edge_target": {0: "n_edges"},
+    "target_ptr": {0: "n_graphs_plus_1"},
+}
+_ROWS = {"dense": "n_samples", "graph": "n_graphs", "node": "n_nodes", "edge": "n_labelled_edges"}
+# The example traced at export: three fully connected graphs. Sizes of 0 and 1 would
+# be specialised by torch.export; distinct sizes keep unrelated axes apart.
+_EXAMPLE_SIZES = (5, 6, 7)
+# Loggers that report the exporter's internal retries (e.g. torch.export falling back
+# from non-strict to strict tracing) as warnings, with whole graphs attached.
+_NOISY_LOGGERS = (
+    "torch.onnx",
+    "torch.export",
+    "torch._export",
+    "torch._dynamo",
+    "torch.fx.experimental.symbolic_shapes",
+    "onnx_ir",
+    "onnxscript",
+)
+
+
+def export_onnx(
+    estimator: Any, path: str | os.PathLike, *, opset_version: int | None = None
+) -> None:
+    """Export a fitted estimator to an ONNX file (dynamic batch, node and edge counts).
+
+    The model computes ``predict_proba`` for classifiers and ``predict`` for
+    regressors, output activation included; graph models also include the
+    feature standardisation fitted by the estimator. Feed it the arrays that
+    :func:`onnx_inputs` returns.
+
+    Parameters
+    ----------
+    estimator : estimator of sklearn_dlpp
+        A fitted estimator; it is not modified (the export works on a CPU copy
+        of its network).
+    path : str or os.PathLike
+        Destination ``.onnx`` file, weights included (a model over 2 GB stores
+        them in a ``.data`` file beside it, as ONNX requires).
+    opset_version : int, default=None
+        ONNX opset; None is torch's default for the exporter.
+
+    Notes
+    -----
+    Inputs, by name, with their shapes (floats are float32, or float64 for a
+    dense estimator with ``dtype='float64'``; indices are int64):
+
+    - ``X`` (n_samples, n_features): the feature matrix (dense estimators);
+    - ``x`` (n_nodes, n_node_features): the raw node features of all graphs;
+    - ``edge_index`` (2, n_edges): sender and receiver of every message edge;
+    - ``edge_attr`` (n_edges, n_edge_features): raw edge features, only for an
+      estimator fitted with ``edge_features``;
+    - ``node_graph`` (n_nodes,): the graph of every node;
+    - ``node_ptr`` (n_graphs + 1,): node offsets of the graphs;
+    - ``edge_target`` (n_edges,): the labelled edge of every message edge, and
+      ``target_ptr`` (n_graphs + 1,): labelled-edge offsets of the graphs, both
+      only for :class:`~sklearn_dlpp.EdgeClassifier`.
+
+    These are the fields of :class:`~sklearn_dlpp.graph.GraphBatch`: node
+    indices are global over the packed graphs. One output:
+
+    - ``probabilities`` for classifiers, as ``predict_proba``: one row per
+      sample, graph, node or labelled edge (the per-graph lists of
+      :class:`~sklearn_dlpp.NodeClassifier` and
+      :class:`~sklearn_dlpp.EdgeClassifier` concatenated), one column per class;
+    - ``predictions`` for regressors, as ``predict``: shape (n,) for one target,
+      (n, n_outputs) for several.
+
+    Its first axis is named ``n_samples``, ``n_graphs``, ``n_nodes`` or
+    ``n_labelled_edges``.
+
+    The graph networks export through ``torch.export``; for deep-set blocks
+    and edge-level heads, whose sizes depend on the data (the largest graph,
+    the number of labelled edges), its non-strict tracing fails and the
+    exporter falls back to strict (Dynamo) tracing, which takes a few seconds.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sklearn_dlpp import GraphClassifier, export_onnx, onnx_inputs
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array([0, 1] * 10)
+    >>> X = [rng.normal(size=(int(n), 2)) + label for n, label in zip(rng.integers(2, 6, 20), y)]
+    >>> clf = GraphClassifier(hidden=8, n_blocks=1, tol=0.1, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "tagger.onnx")
+    >>> export_onnx(clf, path)
+    >>> session = onnxruntime.InferenceSession(path)
+    >>> [i.name for i in session.get_inputs()]
+    ['x', 'edge_index', 'node_graph', 'node_ptr']
+    >>> proba = session.run(None, onnx_inputs(clf, X[:3]))[0]
+    >>> bool(np.allclose(proba, clf.predict_proba(X[:3]), atol=1e-5))
+    True
+    """
+    for package in ("onnx", "onnxscript"):
+        if importlib.util.find_spec(package) is None:
+            msg = f"export_onnx needs {package}: pip install 'sklearn-dlpp[onnx]'."
+            raise ImportError(msg)
+    check_is_fitted(estimator, "module_")
+    model, names, level = _export_model(estimator)
+    example = _example_inputs(estimator, names)
+    output = "probabilities" if isinstance(estimator, ClassifierOutputs) else "predictions"
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            model,
+            example,
+            dynamo=True,
+            input_names=list(names),
+            output_names=[output],
+            # forward(*inputs): one positional argument whose parts are the inputs
+            dynamic_shapes=(tuple(_AXES[name] for name in names),),
+            opset_version=opset_version,
+            verbose=False,
+        )
+    _name_output_rows(program, _ROWS[level])
+    program.save(os.fspath(path), external_data=False)
+
+
+def onnx_inputs(estimator: Any, X: Any) -> dict[str, np.ndarray]:
+    """The inputs of the model :func:`export_onnx` writes, for samples X.
+
+    X goes through the estimator's own checks and packing (feature names,
+    node and edge attributes, ``set_edges`` for particle sets), so the ONNX model
+    sees what ``predict`` would; features stay raw (the model standardises).
+
+    Parameters
+    ----------
+    estimator : estimator of sklearn_dlpp
+        The fitted estimator that was exported.
+    X : array-like, sparse matrix, or graph input
+        Samples in any form the estimator's ``predict`` accepts.
+
+    Returns
+    -------
+    inputs : dict of str to ndarray
+        Input name to array, in the model's input order; pass it to
+        ``onnxruntime.InferenceSession.run``. See :func:`export_onnx` for the
+        names and shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp import GraphRegressor, onnx_inputs
+    >>> X = [np.ones((2, 3)), np.ones((4, 3))]
+    >>> reg = GraphRegressor(hidden=4, n_blocks=0, set_edges="full", tol=0.1).fit(X, [1, 2])
+    >>> {name: array.shape for name, array in onnx_inputs(reg, X).items()}
+    {'x': (6, 3), 'edge_index': (2, 14), 'node_graph': (6,), 'node_ptr': (3,)}
+    """
+    check_is_fitted(estimator, "module_")
+    if not isinstance(estimator, BaseGraphEstimator):
+        X = estimator._check_X(X, reset=False)
+        if sp.issparse(X):
+            X = X.toarray()
+        return {"X": np.ascontiguousarray(X, dtype=estimator.dtype)}
+    batch = estimator._pack(X, fitted=True)
+    return {
+        name: np.ascontiguousarray(getattr(batch, name).numpy())
+        for name in _graph_input_names(estimator)
+    }
+
+
+# ------------------------------------------------------------------ modules
+class _Output(nn.Module):
+    """What ``predict_proba`` / ``predict`` compute from the raw network output."""
+
+    def __init__(self, estimator: Any) -> None:
+        super().__init__()
+        if isinstance(estimator, ClassifierOutputs):
+            if estimator.out_activation_ == "softmax":
+                self.kind = "softmax"
+            elif estimator.n_outputs_ == 1:
+                self.kind = "binary"  # one logit, two columns of probabilities
+            else:
+                self.kind = "sigmoid"  # multi-label
+        else:
+            self.kind = "exp" if estimator.out_activation_ == "exp" else "identity"
+            self.ravel = estimator.n_outputs_ == 1
+
+    def forward(self, raw: Tensor) -> Tensor:
+        if self.kind == "softmax":
+            return torch.softmax(raw, dim=1)
+        if self.kind == "binary":
+            p = torch.sigmoid(raw)
+            return torch.cat([1 - p, p], dim=1)
+        if self.kind == "sigmoid":
+            return torch.sigmoid(raw)
+        prediction = torch.exp(raw) if self.kind == "exp" else raw
+        return prediction.reshape(-1) if self.ravel else prediction
+
+
+class _DenseModel(nn.Module):
+    def __init__(self, network: nn.Module, output: _Output) -> None:
+        super().__init__()
+        self.network = network
+        self.output = output
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        (X,) = inputs
+        return self.output(self.network(X))
+
+
+class _GraphModel(nn.Module):
+    """Standardisation, the graph network and the output, on the batch's tensors."""
+
+    def __init__(
+        self, network: nn.Module, output: _Output, names: tuple[str, ...], estimator: Any
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.output = output
+        self.names = names
+        self.standardize = bool(estimator.standardize)
+        self.standardize_edges = self.standardize and estimator.edge_mean_ is not None
+
+        def buffer(values: Any) -> Tensor:
+            return torch.as_tensor(np.asarray(values), dtype=torch.float32)
+
+        if self.standardize:
+            self.register_buffer("node_mean", buffer(estimator.node_mean_))
+            self.register_buffer("node_scale", buffer(estimator.node_scale_))
+        if self.standardize_edges:
+            self.register_buffer("edge_mean", buffer(estimator.edge_mean_))
+            self.register_buffer("edge_scale", buffer(estimator.edge_scale_))
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        tensors = dict(zip(self.names, inputs, strict=True))
+        x = tensors["x"]
+        edge_attr = tensors.get("edge_attr")
+        # as standardize_batch does it: in float32, (value - mean) / scale
+        if self.standardize:
+            x = (x - self.node_mean) / self.node_scale
+        if self.standardize_edges:
+            edge_attr = (edge_attr - self.edge_mean) / self.edge_scale
+        node_ptr = tensors["node_ptr"]
+        edge_index = tensors["edge_index"]
+        batch = GraphBatch(
+            x=x,
+            edge_index=edge_index,
+            edge_attr=edge_attr,
+            node_graph=tensors["node_graph"],
+            node_ptr=node_ptr,
+            # The network reads neither edge_ptr nor, below edge level, the
+            # labelled edges: stand-ins of the right type keep them out of the inputs.
+            edge_ptr=node_ptr,
+            edge_target=tensors.get("edge_target", edge_index[0]),
+            target_ptr=tensors.get("target_ptr", node_ptr),
+        )
+        return self.output(self.network(batch))
+
+
+def _graph_input_names(estimator: Any) -> tuple[str, ...]:
+    names = ["x", "edge_index"]
+    if estimator.n_edge_features_ > 0:
+        names.append("edge_attr")
+    names += ["node_graph", "node_ptr"]
+    if estimator._level == "edge":
+        names += ["edge_target", "target_ptr"]
+    return tuple(names)
+
+
+def _export_model(estimator: Any) -> tuple[nn.Module, tuple[str, ...], str]:
+    """The module to trace (a CPU copy), its input names and its output level."""
+    network = copy.deepcopy(estimator.module_).to("cpu").eval()
+    output = _Output(estimator)
+    if not isinstance(estimator, BaseGraphEstimator):
+        return _DenseModel(network, output).eval(), ("X",), "dense"
+    names = _graph_input_names(estimator)
+    return _GraphModel(network, output, names, estimator).eval(), names, estimator._level
+
+
+def _example_inputs(estimator: Any, names: tuple[str, ...]) -> tuple[Tensor, ...]:
+    """Inputs to trace: shapes matter, values do not (a seeded generator, global RNG untouched)."""
+    generator = torch.Generator().manual_seed(0)
+    if names == ("X",):
+        dtype = torch.float64 if estimator.dtype == "float64" else torch.float32
+        shape = (len(_EXAMPLE_SIZES) + 1, estimator.n_features_in_)
+        return (torch.randn(shape, generator=generator, dtype=dtype),)
+    senders, receivers, targets = [], [], []
+    offset = n_labelled = 0
+    for n in _EXAMPLE_SIZES:
+        for i in range(n):
+            for j in range(i + 1, n):
+                # an undirected edge: two messages, one labelled edge
+                senders += [offset + i, offset + j]
+                receivers += [offset + j, offset + i]
+                targets += [n_labelled, n_labelled]
+                n_labelled += 1
+        offset += n
+    sizes = torch.tensor(_EXAMPLE_SIZES)
+    pairs = sizes * (sizes - 1) // 2
+    tensors = {
+        "x": torch.randn(offset, estimator.n_node_features_, generator=generator),
+        "edge_index": torch.tensor([senders, receivers]),
+        "edge_attr": torch.randn(len(senders), estimator.n_edge_features_, generator=generator),
+        "node_graph": torch.repeat_interleave(torch.arange(len(_EXAMPLE_SIZES)), sizes),
+        "node_ptr": torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)]),
+        "edge_target": torch.tensor(targets),
+        "target_ptr": torch.cat([torch.zeros(1, dtype=torch.long), pairs.cumsum(0)]),
+    }
+    return tuple(tensors[name] for name in names)
+
+
+def _name_output_rows(program: Any, name: str) -> None:
+    """Give the output's first axis a readable name (the exporter derives e.g. 's0 - 1')."""
+    import onnx_ir as ir
+
+    value = program.model.graph.outputs[0]
+    dims = list(value.shape)
+    dims[0] = ir.SymbolicDim(name)
+    value.shape = ir.Shape(dims)
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Hold back the exporter's notices about its own internals; show them if it fails.
+
+    torch.export prints the partial graph of a failed tracing attempt to stderr
+    even when the exporter then succeeds with another strategy.
+    """
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    held = io.StringIO()
+    failed = True
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(held):
+            warnings.filterwarnings("ignore", message=r"# The axis name: .* will not be used")
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+            yield
+        failed = False
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        if failed:
+            sys.stderr.write(held.getvalue())

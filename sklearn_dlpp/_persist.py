@@ -1,0 +1,619 @@
+"""Save and load fitted estimators without pickle: safetensors weights plus a JSON document.
+
+A saved estimator is one `safetensors <https://huggingface.co/docs/safetensors>`_
+file. Its tensors are the network's ``state_dict``; its string metadata holds a
+JSON document with the estimator's class name, constructor parameters and fitted
+attributes, and a SHA-256 digest of the document and the tensors. Loading reads
+data only: no pickle, no ``torch.load``, no ``eval``, and the class comes from an
+allow-list of this package's estimators. State that is not data (the network
+module, the label binarizer, caches) is rebuilt from the parameters and fitted
+attributes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn import config_context
+from sklearn.preprocessing import LabelBinarizer
+from torch import Tensor
+
+from sklearn_dlpp._graph_base import BaseGraphEstimator
+from sklearn_dlpp._graph_estimators import (
+    EdgeClassifier,
+    GraphClassifier,
+    GraphRegressor,
+    NodeClassifier,
+)
+from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
+from sklearn_dlpp._outputs import ClassifierOutputs
+from sklearn_dlpp._perceptron import PerceptronClassifier
+
+FORMAT = "sklearn-dlpp"
+FORMAT_VERSION = 1
+_DOCUMENT_KEY = "sklearn_dlpp"
+_DIGEST_KEY = "sklearn_dlpp_sha256"
+
+# The only classes a file can name: loading never imports or looks up anything else.
+ESTIMATORS: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        PerceptronClassifier,
+        MLPClassifier,
+        MLPRegressor,
+        GraphClassifier,
+        GraphRegressor,
+        NodeClassifier,
+        EdgeClassifier,
+    )
+}
+
+# Rebuilt at load rather than stored: the network (its weights are the file's
+# tensors), the training engine (optimizer moments, as with pickle), snapshots,
+# caches, and the label binarizer (a function of classes_ and the output head).
+_REBUILT = frozenset(
+    {"module_", "net_", "_best_state", "_numpy_cache", "_random_state", "_label_binarizer"}
+)
+# Metadata routing requests (set_fit_request & co.) are configuration, not fitted
+# state: stored as {method: {parameter: True, False or alias}} and replayed at load.
+_REQUESTS = "_metadata_request"
+_ROUTED_METHODS = (
+    "fit",
+    "partial_fit",
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "score",
+)
+
+# numpy dtype kinds that JSON represents exactly: bool, integers, floats, unicode, object.
+_ARRAY_KINDS = frozenset("biufUO")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def save(estimator: Any, path: str | os.PathLike) -> None:
+    """Save an estimator to a safetensors file, without pickle.
+
+    The file holds the network weights as tensors and, in its metadata, a JSON
+    document with the class name, the constructor parameters and the fitted
+    attributes (numbers, strings, lists, tuples, dicts, numpy scalars and arrays
+    of booleans, numbers, strings or JSON-representable objects), and the
+    metadata routing requests (``set_fit_request`` & co.). It is written
+    to a temporary file first and then renamed, so an interrupted save never
+    leaves a truncated file in place of a good one.
+
+    Parameters
+    ----------
+    estimator : estimator of sklearn_dlpp
+        One of the package's seven estimators, fitted or not (an unfitted one
+        keeps only its parameters). Subclasses are refused: :func:`load` could
+        not rebuild them.
+    path : str or os.PathLike
+        Destination; ``.safetensors`` is the natural suffix.
+
+    Raises
+    ------
+    TypeError
+        When ``estimator`` is not one of the package's estimators.
+    ValueError
+        When a parameter or fitted attribute cannot be stored as data, naming
+        it. In particular ``callbacks`` must be None or empty: skorch callbacks
+        are objects, which only pickle could store; they act during ``fit`` only,
+        so ``estimator.set_params(callbacks=None)`` before saving loses nothing
+        that predictions need.
+
+    See Also
+    --------
+    load : Read the file back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn_dlpp import PerceptronClassifier, load, save
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+    >>> y = np.array(["no", "no", "no", "yes"] * 10)
+    >>> clf = PerceptronClassifier(solver="lbfgs", random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "perceptron.safetensors")
+    >>> save(clf, path)
+    >>> copy = load(path)
+    >>> copy.classes_
+    array(['no', 'yes'], dtype='<U3')
+    >>> bool(np.array_equal(copy.predict_proba(X), clf.predict_proba(X)))
+    True
+    """
+    safetensors_torch = _safetensors()
+    name = type(estimator).__name__
+    if ESTIMATORS.get(name) is not type(estimator):
+        msg = (
+            f"save stores the estimators of sklearn_dlpp ({', '.join(sorted(ESTIMATORS))}); "
+            f"got {type(estimator).__module__}.{type(estimator).__qualname__}. Use pickle "
+            "or joblib for other objects."
+        )
+        raise TypeError(msg)
+    params = estimator.get_params(deep=False)
+    if params.get("callbacks"):
+        msg = (
+            "callbacks holds skorch callback objects, which cannot be saved without pickle. "
+            "They only act during fit: call estimator.set_params(callbacks=None) before "
+            "save, or use pickle/joblib to keep them."
+        )
+        raise ValueError(msg)
+    module = getattr(estimator, "module_", None)
+    fitted = module is not None
+    attributes = {}
+    if fitted:
+        attributes = {
+            key: value
+            for key, value in vars(estimator).items()
+            if key not in params and key not in _REBUILT and key != _REQUESTS
+        }
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "estimator": name,
+        "fitted": fitted,
+        "params": {key: _encode(value, f"parameter {key!r}") for key, value in params.items()},
+        "attributes": {
+            key: _encode(value, f"fitted attribute {key!r}") for key, value in attributes.items()
+        },
+        "metadata_requests": _requests(estimator),
+    }
+    tensors = {}
+    if fitted:
+        tensors = {
+            key: value.detach().to("cpu").contiguous() for key, value in module.state_dict().items()
+        }
+    text = json.dumps(document, allow_nan=False, separators=(",", ":"))
+    metadata = {_DOCUMENT_KEY: text, _DIGEST_KEY: _digest(text, tensors)}
+    _write_atomically(Path(path), safetensors_torch.save(tensors, metadata=metadata))
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Load an estimator saved by :func:`save`, without executing anything from the file.
+
+    The file is parsed as data: the safetensors header and tensors, and a JSON
+    document. The estimator class is looked up by name among the package's seven
+    estimators; parameters are validated like ``fit`` does; the network is rebuilt
+    from them and the fitted attributes, and its weights are checked key by key
+    for names, shapes and dtypes. A model saved from CUDA loads on the CPU when
+    CUDA is not available (``device_`` becomes ``'cpu'``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    estimator : estimator of sklearn_dlpp
+        Equal in parameters, fitted attributes and weights to the saved one:
+        its predictions are identical. The optimizer state is not stored, so a
+        later ``partial_fit`` starts a fresh optimizer (as after unpickling).
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read (missing, a directory, no permission).
+    ValueError
+        When the file is not a safetensors file, was not written by :func:`save`,
+        comes from a newer format version, was modified or corrupted after saving
+        (digest mismatch), or describes an estimator that cannot be rebuilt.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_dlpp import load
+    >>> path = os.path.join(tempfile.mkdtemp(), "foreign.safetensors")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"not a model")
+    >>> load(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...foreign.safetensors is not a safetensors file...
+    """
+    safetensors_torch = _safetensors()
+    path = Path(path)
+    data = path.read_bytes()
+    text, digest = _read_metadata(data, path)
+    try:
+        tensors = safetensors_torch.load(data)
+    except Exception as exc:  # safetensors raises its own SafetensorError
+        msg = f"{path} is not a valid safetensors file: {exc}"
+        raise ValueError(msg) from exc
+    if digest != _digest(text, tensors):
+        msg = (
+            f"{path} was modified or corrupted after it was saved: its SHA-256 digest does "
+            "not match its contents."
+        )
+        raise ValueError(msg)
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        msg = f"{path}: the estimator document is not valid JSON ({exc})."
+        raise ValueError(msg) from exc
+    try:
+        return _rebuild(document, tensors, path)
+    except RecursionError as exc:
+        msg = f"{path}: the estimator document is nested too deeply."
+        raise ValueError(msg) from exc
+
+
+# ----------------------------------------------------------------------- file
+def _safetensors() -> Any:
+    try:
+        import safetensors.torch
+    except ImportError as exc:
+        msg = (
+            "save and load need the safetensors package: pip install 'sklearn-dlpp[persist]' "
+            "(or pickle/joblib, which need nothing)."
+        )
+        raise ImportError(msg) from exc
+    return safetensors.torch
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    """Write to a new file beside ``path``, then rename it over ``path``."""
+    # open(..., "xb") rather than mkstemp: the file gets the user's umask (mkstemp's
+    # 0600 would hide the model from colleagues on a shared machine).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as f:
+            f.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _read_metadata(data: bytes, path: Path) -> tuple[str, str]:
+    """The document and digest from the safetensors header (8-byte length, JSON)."""
+    not_safetensors = f"{path} is not a safetensors file written by sklearn_dlpp.save"
+    if len(data) < 8:
+        raise ValueError(not_safetensors + " (too short).")
+    length = int.from_bytes(data[:8], "little")
+    if length > len(data) - 8:
+        raise ValueError(not_safetensors + " (bad header length).")
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(not_safetensors + " (unreadable header).") from exc
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or _DOCUMENT_KEY not in metadata:
+        msg = (
+            f"{path} holds no sklearn_dlpp estimator: it may be a safetensors file written "
+            "by another tool (only files written by sklearn_dlpp.save can be loaded)."
+        )
+        raise ValueError(msg)
+    text, digest = metadata.get(_DOCUMENT_KEY), metadata.get(_DIGEST_KEY)
+    if not isinstance(text, str) or not isinstance(digest, str):
+        raise ValueError(not_safetensors + " (malformed metadata).")
+    return text, digest
+
+
+def _digest(text: str, tensors: dict[str, Tensor]) -> str:
+    """SHA-256 of the document and of every tensor's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(text.encode())
+    for key in sorted(tensors):
+        tensor = tensors[key].contiguous()
+        digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------- encoding
+def _encode(value: Any, where: str) -> Any:
+    """A JSON value for ``value``; non-JSON types become ``{"kind": ..., ...}`` objects."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        # before int and float: np.float64 is a float, but must come back as np.float64
+        return {
+            "kind": "numpy_scalar",
+            "dtype": _dtype_name(value.dtype, where),
+            "value": _encode(value.item(), where),
+        }
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"kind": "float", "value": repr(value)}
+    if isinstance(value, list):
+        return [_encode(item, where) for item in value]
+    if isinstance(value, tuple):
+        return {"kind": "tuple", "items": [_encode(item, where) for item in value]}
+    if isinstance(value, dict):
+        items = [[_encode(k, where), _encode(v, where)] for k, v in value.items()]
+        return {"kind": "dict", "items": items}
+    if isinstance(value, np.ndarray):
+        dtype = _dtype_name(value.dtype, where)
+        items = value.ravel().tolist()
+        if value.dtype.kind == "O":
+            for item in items:
+                _check_scalar(item, where)
+        return {
+            "kind": "ndarray",
+            "dtype": dtype,
+            "shape": list(value.shape),
+            "items": [_encode(item, where) for item in items],
+        }
+    if isinstance(value, np.random.RandomState):
+        return {"kind": "random_state", "state": _encode(value.get_state(legacy=True), where)}
+    msg = (
+        f"Cannot save {where}: a {type(value).__module__}.{type(value).__qualname__} is not "
+        "data that JSON can hold (numbers, strings, lists, tuples, dicts, numpy scalars and "
+        "arrays). Use pickle or joblib for such estimators."
+    )
+    raise ValueError(msg)
+
+
+def _dtype_name(dtype: np.dtype, where: str) -> str:
+    if dtype.kind not in _ARRAY_KINDS:
+        msg = f"Cannot save {where}: numpy dtype {dtype} has no exact JSON form."
+        raise ValueError(msg)
+    return dtype.str
+
+
+def _check_scalar(item: Any, where: str) -> None:
+    """Object arrays may hold only scalars (class labels, feature names)."""
+    if item is not None and not isinstance(item, (bool, int, float, str, np.generic)):
+        msg = (
+            f"Cannot save {where}: an object array holding a {type(item).__name__}; only "
+            "None, booleans, numbers and strings can be saved."
+        )
+        raise ValueError(msg)
+
+
+def _decode(value: Any) -> Any:
+    """Inverse of :func:`_encode`; raises ValueError on anything it did not write."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if not isinstance(value, dict):  # pragma: no cover - json.loads returns nothing else
+        msg = f"unexpected JSON value {value!r}"
+        raise ValueError(msg)
+    kind = value.get("kind")
+    if kind == "float" and value.get("value") in _NON_FINITE:
+        return _NON_FINITE[value["value"]]
+    if kind == "tuple":
+        return tuple(_decode(item) for item in _field(value, "items", list))
+    if kind == "dict":
+        pairs = _field(value, "items", list)
+        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+            msg = "a dict's items must be [key, value] pairs"
+            raise ValueError(msg)
+        decoded = [(_decode(k), _decode(v)) for k, v in pairs]
+        try:
+            return dict(decoded)
+        except TypeError as exc:
+            msg = f"a dict key is not hashable ({exc})"
+            raise ValueError(msg) from exc
+    if kind == "numpy_scalar":
+        dtype = _dtype(_field(value, "dtype", str))
+        item = _decode(value.get("value"))
+        if dtype.kind == "O":
+            msg = "numpy scalars of object dtype do not exist"
+            raise ValueError(msg)
+        return np.array(item, dtype=dtype)[()]
+    if kind == "ndarray":
+        return _decode_array(value)
+    if kind == "random_state":
+        state = _decode(value.get("state"))
+        random_state = np.random.RandomState()
+        try:
+            random_state.set_state(state)
+        except (TypeError, ValueError) as exc:
+            msg = f"invalid random state ({exc})"
+            raise ValueError(msg) from exc
+        return random_state
+    msg = f"unknown value kind {kind!r}"
+    raise ValueError(msg)
+
+
+def _decode_array(value: dict[str, Any]) -> np.ndarray:
+    dtype = _dtype(_field(value, "dtype", str))
+    shape = _field(value, "shape", list)
+    items = [_decode(item) for item in _field(value, "items", list)]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        msg = f"invalid array shape {shape}"
+        raise ValueError(msg)
+    if math.prod(shape) != len(items):
+        msg = f"an array of shape {tuple(shape)} cannot hold {len(items)} items"
+        raise ValueError(msg)
+    if dtype.kind == "O":
+        for item in items:
+            _check_scalar(item, "array")
+        flat = np.empty(len(items), dtype=object)
+        flat[:] = items
+    else:
+        if not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
+            msg = f"a {dtype} array holds non-scalar items"
+            raise ValueError(msg)
+        try:
+            flat = np.array(items, dtype=dtype)
+        except (TypeError, ValueError, OverflowError) as exc:
+            msg = f"items do not fit dtype {dtype} ({exc})"
+            raise ValueError(msg) from exc
+    return flat.reshape(shape)
+
+
+def _dtype(name: str) -> np.dtype:
+    try:
+        dtype = np.dtype(name)
+    except TypeError as exc:
+        msg = f"unknown numpy dtype {name!r}"
+        raise ValueError(msg) from exc
+    if dtype.kind not in _ARRAY_KINDS or dtype.str != name:
+        msg = f"numpy dtype {name!r} is not one that save writes"
+        raise ValueError(msg)
+    return dtype
+
+
+def _field(value: dict[str, Any], key: str, kind: type) -> Any:
+    item = value.get(key)
+    if not isinstance(item, kind):
+        msg = f"{value.get('kind')!r} value lacks a {kind.__name__} {key!r}"
+        raise ValueError(msg)
+    return item
+
+
+# ------------------------------------------------------------------- rebuild
+def _rebuild(document: Any, tensors: dict[str, Tensor], path: Path) -> Any:
+    """The estimator a checked document describes, with its network and derived state."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        msg = f"{path} holds no sklearn_dlpp estimator document."
+        raise ValueError(msg)
+    version = document.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        msg = (
+            f"{path} has format version {version!r}; this sklearn_dlpp reads versions up to "
+            f"{FORMAT_VERSION}. Upgrade sklearn_dlpp to load it."
+        )
+        raise ValueError(msg)
+    name = document.get("estimator")
+    cls = ESTIMATORS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        msg = f"{path} names the estimator {name!r}, which is not one of {sorted(ESTIMATORS)}."
+        raise ValueError(msg)
+    params, attributes = document.get("params"), document.get("attributes")
+    if not isinstance(params, dict) or not isinstance(attributes, dict):
+        msg = f"{path}: the document lacks its 'params' and 'attributes' objects."
+        raise ValueError(msg)
+    try:
+        estimator = _with_params(cls, params)
+        _replay_requests(estimator, document.get("metadata_requests", {}))
+        if document.get("fitted") is not True:
+            return estimator
+        _set_attributes(estimator, attributes)
+        _rebuild_fitted_state(estimator, tensors)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as exc:
+        msg = f"{path} does not describe a valid {name}: {exc}"
+        raise ValueError(msg) from exc
+    return estimator
+
+
+def _with_params(cls: type, params: dict[str, Any]) -> Any:
+    estimator = cls()
+    unknown = sorted(set(params) - set(estimator.get_params(deep=False)))
+    if unknown:
+        msg = f"unknown parameters {unknown}"
+        raise ValueError(msg)
+    # Parameters added in later versions are absent from older files: they keep their defaults.
+    estimator.set_params(**{key: _decode(value) for key, value in params.items()})
+    estimator._validate_params()
+    return estimator
+
+
+def _requests(estimator: Any) -> dict[str, dict[str, Any]]:
+    """The metadata requests set on the estimator (None, the default, left out)."""
+    request = vars(estimator).get(_REQUESTS)
+    out = {}
+    for method in _ROUTED_METHODS:
+        requests = getattr(getattr(request, method, None), "requests", {})
+        explicit = {name: alias for name, alias in requests.items() if alias is not None}
+        if explicit:
+            out[method] = explicit
+    return out
+
+
+def _replay_requests(estimator: Any, requests: Any) -> None:
+    if not isinstance(requests, dict):
+        msg = "metadata_requests must be an object"
+        raise ValueError(msg)
+    for method, aliases in requests.items():
+        valid = isinstance(aliases, dict) and all(
+            isinstance(name, str) and isinstance(alias, (bool, str))
+            for name, alias in aliases.items()
+        )
+        if method not in _ROUTED_METHODS or not valid:
+            msg = f"invalid metadata request {method!r}: {aliases!r}"
+            raise ValueError(msg)
+        with config_context(enable_metadata_routing=True):
+            getattr(estimator, f"set_{method}_request")(**aliases)
+
+
+def _set_attributes(estimator: Any, attributes: dict[str, Any]) -> None:
+    params = estimator.get_params(deep=False)
+    for key, value in attributes.items():
+        # Never a method, property or parameter: a file may only add fitted data.
+        if (
+            not key.isidentifier()
+            or key.startswith("__")
+            or key in params
+            or key in _REBUILT
+            or key == _REQUESTS
+            or hasattr(type(estimator), key)
+        ):
+            msg = f"{key!r} is not a fitted attribute"
+            raise ValueError(msg)
+        setattr(estimator, key, _decode(value))
+
+
+def _rebuild_fitted_state(estimator: Any, tensors: dict[str, Tensor]) -> None:
+    """The network with the file's weights, on an available device, and derived state."""
+    graph = isinstance(estimator, BaseGraphEstimator)
+    n_inputs = estimator.n_node_features_ if graph else estimator.n_features_in_
+    # Building draws initial weights; the global RNG is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        module = estimator._build_module(n_inputs, estimator.n_outputs_)
+    expected = module.state_dict()
+    if set(expected) != set(tensors):
+        missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+        msg = f"the weights do not fit the network (missing {missing}, unexpected {extra})"
+        raise ValueError(msg)
+    for key, tensor in tensors.items():
+        want = expected[key]
+        if tensor.shape != want.shape or tensor.dtype != want.dtype:
+            msg = (
+                f"weight {key!r} has shape {tuple(tensor.shape)} and dtype {tensor.dtype}, "
+                f"the network needs {tuple(want.shape)} and {want.dtype}"
+            )
+            raise ValueError(msg)
+    module.load_state_dict(tensors)
+    device = torch.device(estimator.device_)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        device = torch.device("cpu")
+    estimator.device_ = str(device)
+    estimator.module_ = module.to(device).eval()
+    if isinstance(estimator, ClassifierOutputs):
+        estimator._label_binarizer = _label_binarizer(estimator)
+    estimator._after_load()
+
+
+def _label_binarizer(estimator: Any) -> LabelBinarizer:
+    """The label binarizer that fit made, from classes_ and the output head."""
+    classes = np.asarray(estimator.classes_)
+    if estimator.out_activation_ == "softmax":
+        y_type = "multiclass"
+    elif estimator.n_outputs_ > 1:
+        y_type = "multilabel-indicator"
+    else:
+        y_type = "binary"
+    if y_type == "multilabel-indicator":
+        binarizer = LabelBinarizer().fit(np.eye(len(classes), dtype=int))
+    else:
+        binarizer = LabelBinarizer().fit(classes)
+    if binarizer.y_type_ != y_type or not np.array_equal(binarizer.classes_, classes):
+        msg = (
+            f"classes_ {classes.tolist()} do not fit a {estimator.out_activation_} output "
+            f"with {estimator.n_outputs_} unit(s)"
+        )
+        raise ValueError(msg)
+    return binarizer
