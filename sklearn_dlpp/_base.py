@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import Tensor, nn
 
+from sklearn_dlpp._distributed import mean_over_ranks, shared_seed
 from sklearn_dlpp._engine import (
     Net,
     TrainingData,
@@ -96,6 +97,12 @@ class BaseNeuralEstimator(BaseEstimator):
             return self._seed_
         self._random_state = check_random_state(self.random_state)
         self._seed_ = seed_from(self._random_state)
+        shared = shared_seed(self._seed_)
+        if shared != self._seed_:
+            # Data-parallel ranks with random_state=None: rank 0's draw decides
+            # the validation split too, so that all ranks train on the same data.
+            self._seed_ = shared
+            self._random_state = np.random.RandomState(shared)
         return self._seed_
 
     def _batch_size(self, n_samples: int) -> int:
@@ -259,7 +266,8 @@ class BaseNeuralEstimator(BaseEstimator):
     ) -> None:
         if self.early_stopping:
             X_val, y_val, w_val = valid
-            score = self._score_raw(self._raw_output(X_val), y_val, w_val)
+            # Averaged over data-parallel ranks: all take the same stopping decision.
+            score = mean_over_ranks(self._score_raw(self._raw_output(X_val), y_val, w_val))
             self.validation_scores_.append(score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1

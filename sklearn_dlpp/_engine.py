@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,14 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer
 from torch import Tensor, nn
+
+from sklearn_dlpp._distributed import (
+    data_parallel,
+    local_cuda_device,
+    mean_loss_over_ranks,
+    process_group,
+    shard,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,14 @@ class TrainingData:
 
 
 class SliceBatches:
-    """Batches cut from :class:`TrainingData` by index, reshuffled each pass."""
+    """Batches cut from :class:`TrainingData` by index, reshuffled each pass.
+
+    With ``ranks=(rank, world_size)`` (data-parallel training) every rank draws
+    the same permutation and keeps its shard of it, in batches of
+    ``ceil(batch_size / world_size)``: each optimiser step still sees about
+    ``batch_size`` samples in all, so hyperparameters mean the same on any
+    number of processes.
+    """
 
     def __init__(
         self,
@@ -57,18 +73,29 @@ class SliceBatches:
         *,
         shuffle: bool,
         generator: torch.Generator | None,
+        ranks: tuple[int, int] | None = None,
     ) -> None:
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.ranks = ranks
 
     def __len__(self) -> int:
+        if self.ranks is not None:
+            per_rank = -(-len(self.data) // self.ranks[1])
+            return -(-per_rank // self._rank_batch_size())
         return -(-len(self.data) // self.batch_size)
+
+    def _rank_batch_size(self) -> int:
+        return -(-self.batch_size // self.ranks[1])
 
     def __iter__(self) -> Iterator[tuple[Any, tuple[Tensor, Tensor]]]:
         n = len(self.data)
         device = self.data.y.device
+        if self.ranks is not None:
+            yield from self._shard_batches(n, device)
+            return
         if self.shuffle:
             # The permutation is drawn on the CPU generator so that CPU and CUDA
             # fits see the same batches for the same random_state.
@@ -78,6 +105,16 @@ class SliceBatches:
         else:
             for start in range(0, n, self.batch_size):
                 yield self.data.take(slice(start, start + self.batch_size))
+
+    def _shard_batches(
+        self, n: int, device: torch.device
+    ) -> Iterator[tuple[Any, tuple[Tensor, Tensor]]]:
+        rank, world_size = self.ranks
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        mine = shard(order, rank, world_size).to(device)
+        size = self._rank_batch_size()
+        for start in range(0, len(mine), size):
+            yield self.data.take(mine[start : start + size])
 
 
 def per_sample_loss(kind: str, raw: Tensor, y: Tensor) -> Tensor:
@@ -132,6 +169,8 @@ class Net(NeuralNet):
 
     The penalty is ``alpha / 2 * sum(W**2) / sum(w_batch)`` over the weight
     matrices (not the biases), which is what scikit-learn's MLPs minimise.
+    Under an initialised ``torch.distributed`` process group it trains
+    data-parallel (see :mod:`sklearn_dlpp._distributed`).
     """
 
     def __init__(
@@ -154,8 +193,15 @@ class Net(NeuralNet):
 
     def initialize(self) -> Net:
         super().initialize()
+        # Data-parallel ranks cut the same permutation: the estimator passes
+        # the same seed on every rank (see BaseNeuralEstimator._seed).
         self.batch_generator_ = torch.Generator().manual_seed(self.seed)
         self.penalised_ = weight_matrices(self.module_)
+        self.ranks_ = process_group()
+        # module_ stays the plain module (predictions, pickling, user code);
+        # the wrapper only averages gradients during training. Set past
+        # skorch's __setattr__, which would register it as a second module.
+        object.__setattr__(self, "data_parallel_", data_parallel(self.module_))
         return self
 
     def check_data(self, X: Any, y: Any = None) -> None:
@@ -171,6 +217,7 @@ class Net(NeuralNet):
             self.batch_size,
             shuffle=training and self.shuffle,
             generator=self.batch_generator_,
+            ranks=self.ranks_ if training else None,
         )
 
     def get_loss(
@@ -180,13 +227,27 @@ class Net(NeuralNet):
         if self.alpha:
             y, w = y_true
             total_weight = len(y) if w is None else w.sum()
+            if training and self.ranks_ is not None:
+                # Averaged over the ranks, the penalty must be scaled by the
+                # weight of the global batch, as in a single-process fit.
+                total_weight = total_weight * self.ranks_[1]
             squares = torch.stack([(p * p).sum() for p in self.penalised_]).sum()
             loss = loss + (0.5 * self.alpha) * squares / total_weight
         return loss
 
     def infer(self, x: Any, **fit_params: Any) -> Tensor:
         # Batches are already tensors (or packed graphs) on the device.
+        if self.data_parallel_ is not None and torch.is_grad_enabled():
+            return self.data_parallel_(x, **fit_params)
         return self.module_(x, **fit_params)
+
+    def train_step_single(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
+        step = super().train_step_single(batch, **fit_params)
+        if self.ranks_ is not None:
+            # The history (epoch loss, stopping rule) and LBFGS's line search
+            # must read the same number on every rank, or the ranks would part.
+            step["loss"] = mean_loss_over_ranks(step["loss"])
+        return step
 
     def _set_training(self, training: bool = True) -> None:
         # skorch sets the mode every step; walking the module tree each time
@@ -253,13 +314,22 @@ def _fused() -> dict[str, bool]:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"`` is CUDA when available, else the CPU."""
+    """``"auto"`` is CUDA when available, else the CPU.
+
+    CUDA means the GPUs this process is given (``CUDA_VISIBLE_DEVICES``, as a
+    dask worker per GPU has), and under a data-parallel launcher the GPU of
+    the process's ``LOCAL_RANK``.
+    """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        device = "cuda"
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         msg = f"device={device!r} was requested but CUDA is not available; use device='auto'"
         raise ValueError(msg)
+    if resolved.type == "cuda" and resolved.index is None:
+        return local_cuda_device()
     return resolved
 
 
@@ -283,7 +353,25 @@ def _thread_budget() -> int | None:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
-    return None
+    return _dask_worker_threads()
+
+
+def _dask_worker_threads() -> int | None:
+    """The ``nthreads`` of the dask worker running this task, if any.
+
+    A nanny sets ``OMP_NUM_THREADS=1`` in its worker's environment, but a worker
+    started without one (``dask worker --no-nanny``, or a cluster whose
+    ``distributed.nanny.pre-spawn-environ`` is changed) leaves torch with one
+    thread per core in every worker process.
+    """
+    # Only a process that imported distributed can be a worker; never import it here.
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        return int(distributed.get_worker().state.nthreads)
+    except (ValueError, AttributeError):  # not inside a worker's task
+        return None
 
 
 @contextlib.contextmanager

@@ -1,0 +1,202 @@
+"""Data-parallel training with torch.distributed: two gloo processes on the loopback interface."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from sklearn.datasets import make_classification
+
+from sklearn_dlpp import GraphClassifier, MLPClassifier
+from sklearn_dlpp import _distributed as distributed_module
+from sklearn_dlpp._engine import SliceBatches, TrainingData, resolve_device
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed"),
+]
+
+WORLD_SIZE = 2
+# A score this much below the single-process fit's still counts as the same quality.
+SCORE_TOLERANCE = 0.03
+
+
+# ------------------------------------------------------------ fits to compare
+def _dense_data():
+    return make_classification(n_samples=600, n_features=10, n_informative=6, random_state=0)
+
+
+def _particle_data():
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 2
+    X = [
+        rng.normal(size=(int(n), 2)) + label
+        for n, label in zip(rng.integers(3, 8, 200), y, strict=True)
+    ]
+    return X, y
+
+
+def _estimators() -> dict:
+    return {
+        "adam": (
+            MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, alpha=1e-3, random_state=0),
+            _dense_data,
+        ),
+        # random_state=None: the ranks must agree on rank 0's draw (validation split, batches).
+        "early_stopping": (
+            MLPClassifier(
+                hidden_layer_sizes=(32,), max_iter=40, early_stopping=True, random_state=None
+            ),
+            _dense_data,
+        ),
+        "lbfgs": (
+            MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=40, random_state=0),
+            _dense_data,
+        ),
+        "graph": (
+            # Message passing along k-nearest-neighbour edges, through DistributedDataParallel.
+            GraphClassifier(
+                hidden=16,
+                n_blocks=2,
+                set_edges="knn",
+                k=3,
+                max_iter=10,
+                learning_rate_init=0.01,
+                random_state=0,
+            ),
+            _particle_data,
+        ),
+    }
+
+
+def _fit_all() -> dict:
+    results = {}
+    for name, (estimator, data) in _estimators().items():
+        X, y = data()
+        estimator.fit(X, y)
+        results[name] = {
+            "score": estimator.score(X, y),
+            "n_iter": estimator.n_iter_,
+            "loss": estimator.loss_,
+            "weights": {k: v.clone() for k, v in estimator.module_.state_dict().items()},
+            "plain_module": type(estimator.module_).__name__,
+        }
+    return results
+
+
+def _rank_main(rank: int, port: int, out_dir: str) -> None:
+    """One rank: join the group on 127.0.0.1, fit everything, save what it reached."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    # gloo binds to the interface of the host name unless told otherwise: stay on loopback.
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
+    try:
+        torch.save(_fit_all(), os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def _loopback_interface() -> str:
+    """The loopback interface's name: ``lo`` on Linux, ``lo0`` on macOS."""
+    names = {name for _, name in socket.if_nameindex()}
+    return "lo" if "lo" in names else "lo0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("ddp")
+    context = mp.start_processes(
+        _rank_main,
+        args=(_free_port(), str(out_dir)),
+        nprocs=WORLD_SIZE,
+        join=False,
+        start_method="spawn",
+    )
+    deadline = time.monotonic() + 180
+    # A rank that waits forever for a collective must fail the test, not hang it.
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the data-parallel fit did not finish in 180 s")
+    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+
+
+@pytest.fixture(scope="module")
+def single():
+    return _fit_all()
+
+
+@pytest.mark.parametrize("name", ["adam", "early_stopping", "lbfgs", "graph"])
+def test_ranks_end_with_identical_weights(ranks, name):
+    first, second = (r[name] for r in ranks)
+    assert first["n_iter"] == second["n_iter"]
+    assert first["loss"] == second["loss"]
+    assert first["weights"].keys() == second["weights"].keys()
+    for key, value in first["weights"].items():
+        assert torch.equal(value, second["weights"][key]), key
+    # module_ stays the plain module: no DistributedDataParallel wrapper leaks out.
+    assert first["plain_module"] != "DistributedDataParallel"
+
+
+# early_stopping is left out: with random_state=None the two fits start from different draws.
+@pytest.mark.parametrize("name", ["adam", "lbfgs", "graph"])
+def test_data_parallel_fit_is_as_good_as_single_process(ranks, single, name):
+    assert ranks[0][name]["score"] >= single[name]["score"] - SCORE_TOLERANCE
+
+
+# ------------------------------------------------------- the pieces, in-process
+def test_shards_cover_each_epoch_and_have_one_length():
+    order = torch.randperm(11, generator=torch.Generator().manual_seed(0))
+    shards = [distributed_module.shard(order, r, 3) for r in range(3)]
+    assert {len(s) for s in shards} == {4}
+    assert set(torch.cat(shards).tolist()) == set(range(11))
+
+
+def test_shard_batches_split_the_global_batches():
+    data = TrainingData(torch.arange(10.0)[:, None], torch.arange(10.0)[:, None])
+
+    def batches(ranks):
+        generator = torch.Generator().manual_seed(3)
+        iterator = SliceBatches(data, 4, shuffle=True, generator=generator, ranks=ranks)
+        found = [X[:, 0].tolist() for X, _ in iterator]
+        assert len(found) == len(iterator)
+        return found
+
+    whole = batches(None)
+    per_rank = [batches((r, 2)) for r in range(2)]
+    assert len(per_rank[0]) == len(per_rank[1]) == len(whole)
+    # Step k of the two ranks together is step k of a single process.
+    for k, global_batch in enumerate(whole):
+        assert sorted(per_rank[0][k] + per_rank[1][k]) == sorted(global_batch)
+
+
+def test_without_process_group_nothing_changes():
+    assert distributed_module.process_group() is None
+    assert distributed_module.shared_seed(7) == 7
+    assert distributed_module.mean_over_ranks(0.25) == 0.25
+    assert distributed_module.data_parallel(torch.nn.Linear(2, 1)) is None
+
+
+def test_auto_device_is_the_gpu_of_the_local_rank(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert resolve_device("auto") == torch.device("cuda")  # no process group: the current GPU
+    monkeypatch.setattr(distributed_module, "process_group", lambda: (1, 2))
+    assert resolve_device("auto") == torch.device("cuda", 1)
+    assert resolve_device("cuda") == torch.device("cuda", 1)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
