@@ -1,6 +1,6 @@
 """Deep learning for particle physics as scikit-learn estimators."""
 
-from sklearn_dlpp._base import TrainingDivergedWarning
+from sklearn_dlpp._base import DeviceOutOfMemoryError, TrainingDivergedWarning
 from sklearn_dlpp._graph_estimators import (
     EdgeClassifier,
     GraphClassifier,
@@ -15,6 +15,7 @@ from sklearn_dlpp._persist import load, save
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeviceOutOfMemoryError",
     "EdgeClassifier",
     "GraphClassifier",
     "GraphRegressor",

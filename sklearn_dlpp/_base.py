@@ -10,6 +10,7 @@ on top of the skorch engine.
 from __future__ import annotations
 
 import copy
+import re
 import time
 import warnings
 from numbers import Integral, Real
@@ -60,6 +61,13 @@ TRAINING_CONSTRAINTS: dict[str, list[Any]] = {
 
 class TrainingDivergedWarning(UserWarning):
     """The training loss became NaN or infinite; the last finite weights were kept."""
+
+
+class DeviceOutOfMemoryError(torch.OutOfMemoryError, MemoryError):
+    """Training ran out of device memory; the estimator was left unfitted."""
+
+
+_ALLOCATION = re.compile(r"Tried to allocate ([\d.]+ [KMGTP]?i?B)")
 
 
 class BaseNeuralEstimator(BaseEstimator):
@@ -132,17 +140,42 @@ class BaseNeuralEstimator(BaseEstimator):
         """Fit the network on ``train``; ``valid`` is (inputs, targets, weights) to score."""
         device = torch.device(self.device_)
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
-        with bounded_threads(), torch_seeded(self._seed_, device):
-            if fresh:
-                self.module_ = self._build_module(n_inputs, n_outputs).to(device)
-                self._reset_training_state()
-            if fresh or not incremental or not hasattr(self, "net_"):
-                self.net_ = self._make_net(len(train))
-            if self.solver == "lbfgs":
-                self._run_lbfgs(train)
-            else:
-                self._run_epochs(train, valid, incremental=incremental)
-        self.module_.eval()
+        try:
+            with bounded_threads(), torch_seeded(self._seed_, device):
+                if fresh:
+                    self.module_ = self._build_module(n_inputs, n_outputs).to(device)
+                    self._reset_training_state()
+                if fresh or not incremental or not hasattr(self, "net_"):
+                    self.net_ = self._make_net(len(train))
+                if self.solver == "lbfgs":
+                    self._run_lbfgs(train)
+                else:
+                    self._run_epochs(train, valid, incremental=incremental)
+        except torch.OutOfMemoryError as error:
+            message = str(error)
+        else:
+            self.module_.eval()
+            return
+        # Raised outside the handler: torch's traceback, and the batch tensors its
+        # frames hold, are released before the caller sees the error.
+        self._out_of_memory(message, len(train))
+
+    def _out_of_memory(self, message: str, n_samples: int) -> None:
+        net = getattr(self, "net_", None)
+        batch_size = net.batch_size if net is not None else self._batch_size(n_samples)
+        # No half-trained network: predict must not silently use one.
+        for name in ("module_", "net_", "_best_state"):
+            self.__dict__.pop(name, None)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        needed = _ALLOCATION.search(message)
+        asked = f"torch asked for {needed.group(1)} more" if needed else "torch ran out of memory"
+        msg = (
+            f"{self.device_} ran out of memory training with batch_size={batch_size}: {asked} "
+            f"({message.splitlines()[0]}). Lower batch_size (e.g. {max(1, batch_size // 2)}) "
+            "or the network size; the estimator was left unfitted."
+        )
+        raise DeviceOutOfMemoryError(msg)
 
     def _make_net(self, n_samples: int) -> Net:
         optimizer, kwargs = make_optimizer(self)
@@ -171,7 +204,10 @@ class BaseNeuralEstimator(BaseEstimator):
     def _run_lbfgs(self, train: TrainingData) -> None:
         net = self.net_
         net.batch_size = len(train)
-        net.fit_loop(train, epochs=1)
+        try:
+            net.fit_loop(train, epochs=1)
+        except KeyboardInterrupt:
+            self._interrupted()
         state = next(iter(net.optimizer_.state.values()), {})
         self.n_iter_ = int(state.get("n_iter", 0))
         self.t_ = len(train) * self.n_iter_
@@ -204,22 +240,33 @@ class BaseNeuralEstimator(BaseEstimator):
         net = self.net_
         n_samples = len(train)
         epochs = 1 if incremental else self.max_iter
-        last_good = _snapshot(self.module_)
-        self._best_state = last_good if self.early_stopping else None
+        # Weights to fall back on, oldest first: the start and the last two epochs
+        # with a finite loss (an epoch's mean loss can be finite while its last
+        # step already ruined the weights).
+        start = _snapshot(self.module_)
+        fallbacks = [start]
+        self._best_state = start if self.early_stopping else None
+        diverged = False
         try:
             for _ in range(epochs):
                 started = time.perf_counter()
                 net.fit_loop(train, epochs=1)
                 loss = _epoch_loss(net)
-                if not np.isfinite(loss):
-                    self._diverged(last_good)
+                raw_val = None
+                if np.isfinite(loss) and self.early_stopping:
+                    raw_val = self._raw_output(valid[0])
+                if not np.isfinite(loss) or (
+                    raw_val is not None and not np.isfinite(raw_val).all()
+                ):
+                    diverged = True
+                    self._diverged(fallbacks, train)
                     break
-                last_good = _snapshot(self.module_)
+                fallbacks = [start, *fallbacks[1:][-1:], _snapshot(self.module_)]
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_ = loss
                 self.loss_curve_.append(loss)
-                self._update_no_improvement_count(valid)
+                self._update_no_improvement_count(valid, raw_val)
                 self._report_epoch(time.perf_counter() - started)
                 self._schedule_learning_rate()
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -235,39 +282,56 @@ class BaseNeuralEstimator(BaseEstimator):
                         ConvergenceWarning,
                         stacklevel=4,
                     )
+            # The last step can ruin the weights without a non-finite epoch loss: one
+            # forward pass per fit checks (not per partial_fit call, which streams).
+            finite = diverged or self.early_stopping or incremental
+            if not finite and not self._outputs_finite(train.X):
+                self._diverged(fallbacks, train)
         except KeyboardInterrupt:
             # Documented: an interrupted fit leaves a usable estimator with the
             # weights reached (the best ones when early stopping).
-            warnings.warn(
-                f"fit interrupted after {self.n_iter_} epoch(s); the estimator keeps "
-                "the weights reached so far",
-                UserWarning,
-                stacklevel=4,
-            )
+            self._interrupted()
         if self.early_stopping and self._best_state is not None:
             self.module_.load_state_dict(self._best_state)
         self._best_state = None
 
-    def _diverged(self, last_good: dict[str, Tensor]) -> None:
-        self.module_.load_state_dict(last_good)
+    def _interrupted(self) -> None:
+        warnings.warn(
+            f"fit interrupted after {self.n_iter_} epoch(s); the estimator keeps "
+            "the weights reached so far",
+            UserWarning,
+            stacklevel=5,
+        )
+
+    def _outputs_finite(self, X: Any) -> bool:
+        return bool(np.isfinite(self._raw_output(X)).all())
+
+    def _diverged(self, fallbacks: list[dict[str, Tensor]], train: TrainingData) -> None:
+        if not self.early_stopping:  # with early stopping the best state is restored anyway
+            for state in reversed(fallbacks):
+                self.module_.load_state_dict(state)
+                if self._outputs_finite(train.X):
+                    break
         # The optimizer's moments are poisoned too: the next partial_fit starts afresh.
-        del self.net_
+        self.__dict__.pop("net_", None)
         warnings.warn(
             f"The training loss became NaN or infinite in epoch {self.n_iter_ + 1}; "
-            "training stopped and the estimator keeps the weights of the last finite "
-            "epoch. Lower learning_rate_init, scale the inputs (StandardScaler) or raise "
-            "alpha.",
+            "training stopped and the estimator keeps the weights of the last epoch with "
+            "finite outputs (the best by validation score with early_stopping). Lower "
+            "learning_rate_init, scale the inputs (StandardScaler) or raise alpha.",
             TrainingDivergedWarning,
             stacklevel=5,
         )
 
     def _update_no_improvement_count(
-        self, valid: tuple[Any, np.ndarray, np.ndarray | None] | None
+        self,
+        valid: tuple[Any, np.ndarray, np.ndarray | None] | None,
+        raw_val: np.ndarray | None = None,
     ) -> None:
         if self.early_stopping:
-            X_val, y_val, w_val = valid
+            _, y_val, w_val = valid
             # Averaged over data-parallel ranks: all take the same stopping decision.
-            score = mean_over_ranks(self._score_raw(self._raw_output(X_val), y_val, w_val))
+            score = mean_over_ranks(self._score_raw(raw_val, y_val, w_val))
             self.validation_scores_.append(score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from sklearn_dlpp._base import BaseNeuralEstimator
 from sklearn_dlpp._engine import TrainingData
-from sklearn_dlpp._outputs import check_weights
+from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 _NUMPY_ACTIVATIONS = {
@@ -99,8 +99,12 @@ class BaseDense(BaseNeuralEstimator):
     def _check_X(self, X: Any, *, reset: bool, y: Any = "no_validation") -> Any:
         kwargs = {"accept_sparse": ["csr", "csc"], "dtype": (np.float64, np.float32)}
         if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, reset=reset, **kwargs)
-        return validate_data(self, X, y, reset=reset, multi_output=True, **kwargs)
+            X = validate_data(self, X, reset=reset, **kwargs)
+            _check_float32_range(X, self.dtype)
+            return X
+        X, y = validate_data(self, X, y, reset=reset, multi_output=True, **kwargs)
+        _check_float32_range(X, self.dtype)
+        return X, y
 
     @property
     def _torch_dtype(self) -> torch.dtype:
@@ -221,6 +225,19 @@ class BaseDense(BaseNeuralEstimator):
                 )
             )
         return layers
+
+
+def _check_float32_range(X: Any, dtype: str) -> None:
+    """Refuse float64 values that the float32 network would see as infinite."""
+    values = X.data if sp.issparse(X) else X
+    if dtype != "float32" or values.dtype != np.float64 or not values.size:
+        return
+    if values.max() > FLOAT32_MAX or values.min() < -FLOAT32_MAX:
+        msg = (
+            "X has values beyond the float32 range (|x| > 3.4e38) that the network would "
+            "see as infinite; scale X (StandardScaler) or use dtype='float64'."
+        )
+        raise ValueError(msg)
 
 
 def _numpy(t: Tensor) -> np.ndarray:

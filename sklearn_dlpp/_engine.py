@@ -161,7 +161,9 @@ class WeightedLoss(nn.Module):
         if w is None:
             return mean_loss(self.kind, raw, y)
         losses = per_sample_loss(self.kind, raw, y)
-        return (losses * w).sum() / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
+        # Normalised by sum(|w|): with NLO (negative) weights a minibatch's plain sum
+        # can be near zero or negative even when the total is positive.
+        return (losses * w).sum() / w.abs().sum().clamp_min(torch.finfo(w.dtype).tiny)
 
 
 class Net(NeuralNet):
@@ -226,7 +228,7 @@ class Net(NeuralNet):
         loss = self.criterion_(y_pred, y_true)
         if self.alpha:
             y, w = y_true
-            total_weight = len(y) if w is None else w.sum()
+            total_weight = len(y) if w is None else w.abs().sum()
             if training and self.ranks_ is not None:
                 # Averaged over the ranks, the penalty must be scaled by the
                 # weight of the global batch, as in a single-process fit.

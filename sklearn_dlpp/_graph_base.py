@@ -24,6 +24,7 @@ from sklearn_dlpp.graph import (
     standardize_batch,
 )
 from sklearn_dlpp.graph._batch import concat_ranges
+from sklearn_dlpp.graph._typed import event_node_targets, is_events, is_typed, kind_moments
 from sklearn_dlpp.nn import GraphNetwork
 
 GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
@@ -42,6 +43,7 @@ GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     "k": [Interval(Integral, 1, None, closed="left")],
     "knn_features": [Integral, str, list, tuple, None],
     "standardize": ["boolean"],
+    "node_kind": [str, None],
 }
 
 
@@ -116,6 +118,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         n_iter_no_change=10,
         device="auto",
         callbacks=None,
+        node_kind=None,
     ):
         self.hidden = hidden
         self.n_blocks = n_blocks
@@ -145,6 +148,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.callbacks = callbacks
+        self.node_kind = node_kind
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -156,7 +160,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
     # ------------------------------------------------------------------ input
     def _pack(self, X: Any, *, fitted: bool) -> GraphBatch:
         """Pack X once: validation, conversion and (when fitted) standardisation."""
-        return pack_graphs(
+        batch = pack_graphs(
             X,
             node_features=self.node_features,
             edge_features=self.edge_features,
@@ -165,10 +169,37 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             knn_features=self.knn_features,
             n_node_features=self.n_node_features_ if fitted else None,
             n_edge_features=self.n_edge_features_ if fitted and self.edge_features else None,
+            node_kind=self.node_kind,
+            # fitted kinds only for typed X: untyped X gets the mismatch error below
+            kinds=self._fitted_kinds() if fitted and is_typed(X, self.node_kind) else None,
         )
+        if fitted and (batch.kinds is None) != (self._fitted_kinds() is None):
+            fitted_on = "untyped samples" if batch.kinds is not None else "typed nodes (kinds)"
+            msg = f"{type(self).__name__} was fitted on {fitted_on}; X must be alike."
+            raise ValueError(msg)
+        if batch.x.shape[1] == 0:
+            msg = "X has 0 node features while a minimum of 1 is required."
+            raise ValueError(msg)
+        # pack_graphs refuses NaN and inf; values it accepts can still overflow float32.
+        for what, values in (("node", batch.x), ("edge", batch.edge_attr)):
+            if values is not None and not torch.isfinite(values).all():
+                msg = (
+                    f"X has {what} features beyond the float32 range (|x| > 3.4e38); rescale them."
+                )
+                raise ValueError(msg)
+        return batch
+
+    def _fitted_kinds(self) -> tuple | None:
+        """The (kind, n_features) layout seen in fit, None for untyped samples."""
+        if getattr(self, "kinds_", None) is None:
+            return None
+        return tuple(zip(self.kinds_, self.n_kind_features_.tolist(), strict=True))
 
     def _fit_standardization(self, batch: GraphBatch) -> None:
         self.node_mean_, self.node_scale_ = _moments(batch.x, self.standardize)
+        if batch.kinds is not None and self.standardize:
+            # Each kind's columns over that kind's nodes only (others hold zeros there).
+            self.node_mean_, self.node_scale_ = kind_moments(batch)
         self.edge_mean_ = self.edge_scale_ = None
         if batch.edge_attr is not None:
             self.edge_mean_, self.edge_scale_ = _moments(batch.edge_attr, self.standardize)
@@ -196,14 +227,31 @@ class BaseGraphEstimator(BaseNeuralEstimator):
     # ---------------------------------------------------------------- targets
     def _level_targets(self, X: Any, y: Any, batch: GraphBatch) -> np.ndarray:
         """The targets as one array with a row per graph, node or labelled edge."""
-        if self._level == "node":
-            return node_targets(X, "y" if y is None else y)
-        if self._level == "edge":
-            return edge_targets(X, "y" if y is None else y)
+        if self._level in ("node", "edge"):
+            if y is not None and not isinstance(y, str) and not hasattr(y, "__iter__"):
+                msg = (
+                    f"y must be one array of {self._level} targets per graph or the name of "
+                    f"the {self._level} attribute holding them, got {type(y).__name__}."
+                )
+                raise TypeError(msg)
+            if is_events(X):
+                if self._level == "edge" or y is None or isinstance(y, str):
+                    msg = (
+                        f"For events, y holds the {self._level} targets of each event (one "
+                        "mapping kind -> targets per event); edge targets need networkx "
+                        "graphs (EventSet.to_graphs)."
+                    )
+                    raise ValueError(msg)
+                return event_node_targets(X, y, batch.kinds)
+            level_targets = node_targets if self._level == "node" else edge_targets
+            return level_targets(X, "y" if y is None else y)
         if y is None:
             msg = f"{type(self).__name__} requires y to be passed, but the target y is None."
             raise ValueError(msg)
         y = np.asarray(y)
+        if y.ndim == 0:
+            msg = f"y must hold one target per graph, got a scalar {type(y.item()).__name__}."
+            raise ValueError(msg)
         if len(y) != batch.n_graphs:
             msg = f"Found {len(y)} targets for {batch.n_graphs} graphs (samples) in X."
             raise ValueError(msg)
@@ -228,9 +276,6 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             raise ValueError(msg)
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
         batch = self._pack(X, fitted=not first)
-        if not np.isfinite(batch.x.numpy()).all():  # pragma: no cover - pack_graphs checks
-            msg = "Node features contain NaN or infinity."
-            raise ValueError(msg)
         labels = self._level_targets(X, y, batch)
         uniform = sample_weight is None
         graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
@@ -241,6 +286,12 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         if first:
             self.n_node_features_ = batch.x.shape[1]
             self.n_edge_features_ = 0 if batch.edge_attr is None else batch.edge_attr.shape[1]
+            self.kinds_ = self.n_kind_features_ = None
+            if batch.kinds is not None:
+                self.kinds_ = np.empty(len(batch.kinds), dtype=object)
+                for i, (kind, _) in enumerate(batch.kinds):
+                    self.kinds_[i] = kind  # one by one: a tuple kind stays one entry
+                self.n_kind_features_ = np.array([n for _, n in batch.kinds], dtype=np.int64)
             self._fit_standardization(batch)
         self._resolve_device()
         self._seed(incremental)
@@ -305,6 +356,9 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             readout=self.readout,
             dropout=self.dropout,
             activation=self.activation,
+            n_kind_features=(
+                None if self._fitted_kinds() is None else self.n_kind_features_.tolist()
+            ),
         )
 
 

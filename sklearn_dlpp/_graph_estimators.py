@@ -82,6 +82,15 @@ _PARAMETERS_DOC = """
         'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the skorch training engine.
+    node_kind : str, default=None
+        For networkx graphs whose nodes are objects of several kinds (jets,
+        leptons, photons): the node attribute holding each node's kind; the
+        feature vector (``node_features``) may then have a length per kind. Each
+        kind gets its own input MLP and a learned kind embedding
+        (:class:`~sklearn_dlpp.nn.KindEncoder`). Events given as an
+        :class:`~sklearn_dlpp.graph.EventSet` (or a list of per-event dicts
+        kind -> objects) are typed without it; their edges come from
+        ``set_edges``, e.g. 'full' to connect all objects of an event.
 """
 
 _ATTRIBUTES_DOC = """
@@ -93,6 +102,11 @@ _ATTRIBUTES_DOC = """
         Standardisation of the node features.
     edge_mean_, edge_scale_ : ndarray or None
         Standardisation of the edge features.
+    kinds_ : ndarray of object or None
+        The kinds of objects seen in fit, in column order (typed nodes only);
+        another kind at predict time raises a ValueError.
+    n_kind_features_ : ndarray of int or None
+        Features of each kind in ``kinds_``.
     loss_curve_ : list of float
         Training loss of each epoch.
     validation_scores_ : list of float or None
@@ -103,6 +117,24 @@ _ATTRIBUTES_DOC = """
         Epochs run.
     module_ : GraphNetwork
         The trained network.
+"""
+
+
+_NOTES_DOC = """
+    Notes
+    -----
+    Negative sample weights (NLO event weights) are accepted, one per graph;
+    their sum must be positive. A classifier needs at least two classes, and
+    ``score`` refuses labels that ``fit`` did not see.
+
+    Training faults: when the loss becomes NaN or infinite (a learning rate
+    too high, unscaled features), training stops with a
+    ``TrainingDivergedWarning`` and the estimator keeps the weights of the
+    last finite epoch (the best by validation score with ``early_stopping``).
+    A ``KeyboardInterrupt`` (Ctrl-C) during ``fit`` ends training with a
+    warning and leaves the estimator fitted and usable at once, with the
+    weights reached (the best by validation score with ``early_stopping``);
+    ``n_iter_`` counts the completed epochs.
 """
 
 
@@ -124,6 +156,7 @@ class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels."""
         + _ATTRIBUTES_DOC
+        + _NOTES_DOC
         + """
     Examples
     --------
@@ -152,7 +185,7 @@ class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
         y : array-like of shape (n_samples,)
             One label per graph.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; the sum must not be zero).
+            Event weights (negative allowed; their sum must be positive).
 
         Returns
         -------
@@ -172,7 +205,7 @@ class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
         y : array-like of shape (n_samples,)
             One label per graph.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights.
+            Event weights (negative allowed; their sum must be positive).
         classes : array-like, default=None
             All classes; required on the first call.
 
@@ -196,6 +229,7 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
     Attributes
     ----------"""
         + _ATTRIBUTES_DOC
+        + _NOTES_DOC
         + """
     Examples
     --------
@@ -225,7 +259,7 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights.
+            Event weights (negative allowed; their sum must be positive).
 
         Returns
         -------
@@ -245,7 +279,7 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights.
+            Event weights (negative allowed; their sum must be positive).
 
         Returns
         -------
@@ -267,10 +301,46 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None):
+        """Fit on graphs X with one label per node (or edge).
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+        y : sequence of array-like, str or None, default=None
+            One label array per graph, the name of the attribute holding the
+            labels, or None for the attribute ``'y'``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights, one per graph (negative allowed; their sum must be
+            positive).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None, classes: Any = None):
+        """One epoch on a chunk of graphs, keeping the optimiser state.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            A chunk of samples.
+        y : sequence of array-like, str or None, default=None
+            Labels, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights, one per graph.
+        classes : array-like, default=None
+            All classes; required on the first call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X: Any) -> list[np.ndarray]:
@@ -290,6 +360,7 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         raw, batch = self._raw_and_batch(X)
         labels = self._level_targets(X, y, batch)
+        self._check_known_labels(labels)
         weights = None
         if sample_weight is not None:
             graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
@@ -302,7 +373,7 @@ _PART_DOC = """
         y is a list with one array per graph ({unit} in ``{order}`` order), or the
         name of a {unit_singular} attribute holding the labels; None reads the
         attribute ``'y'``. sample_weight has one weight per graph, applied to
-        all its {unit}.
+        all its {unit} (negative weights allowed; their sum must be positive).
     predict(X), predict_proba(X)
         A list with one array per graph, in ``{order}`` order.
     score(X, y=None, sample_weight=None)
@@ -328,6 +399,7 @@ class NodeClassifier(_PartClassifier):
     classes_ : ndarray of shape (n_classes,)
         Node labels."""
         + _ATTRIBUTES_DOC
+        + _NOTES_DOC
         + """
     Examples
     --------
@@ -367,6 +439,7 @@ class EdgeClassifier(_PartClassifier):
     classes_ : ndarray of shape (n_classes,)
         Edge labels."""
         + _ATTRIBUTES_DOC
+        + _NOTES_DOC
         + """
     Examples
     --------

@@ -133,6 +133,21 @@ _SHARED_ATTRIBUTES_DOC = """
 """
 
 
+_NOTES_DOC = """
+    Negative sample weights (NLO event weights) are accepted; their sum must be
+    positive. A classifier needs at least two classes in ``y``, and ``score``
+    refuses labels that ``fit`` did not see.
+
+    Training faults: when the loss becomes NaN or infinite (a learning rate
+    too high, unscaled inputs), training stops with a
+    ``TrainingDivergedWarning`` and the estimator keeps the weights of the
+    last finite epoch (the best by validation score with ``early_stopping``).
+    A ``KeyboardInterrupt`` (Ctrl-C) during an 'sgd' or 'adam' fit ends
+    training with a warning and leaves the estimator fitted and usable at
+    once, with the weights reached (the best by validation score with
+    ``early_stopping``); ``n_iter_`` counts the completed epochs.
+"""
+
 _FIT_DOC = """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -143,7 +158,7 @@ _FIT_DOC = """Fit the model to data matrix X and target(s) y.
             The targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Event weights; the loss is their weighted mean. Negative weights
-            are accepted (as produced by NLO generators); the sum must not be zero.
+            are accepted (as produced by NLO generators); their sum must be positive.
 
         Returns
         -------
@@ -191,13 +206,15 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
     the loss is :math:`-\\frac{1}{\\sum w_i}\\sum_i w_i [y_i\\log\\hat p_i +
     (1-y_i)\\log(1-\\hat p_i)]` for two classes. Gradients come from
     backpropagation (autograd). Training runs in float32 unless ``dtype='float64'``.
-
+"""
+        + _NOTES_DOC
+        + """
     Examples
     --------
     >>> from sklearn.datasets import make_classification
     >>> from sklearn_dlpp import MLPClassifier
     >>> X, y = make_classification(n_samples=200, random_state=0)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     >>> clf.predict_proba(X[:2]).shape
@@ -282,7 +299,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
         y : array-like of shape (n_samples,)
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights.
+            Event weights (negative allowed; their sum must be positive).
         classes : array of shape (n_classes,), default=None
             All the classes that can appear in y; required on the first call.
 
@@ -319,14 +336,16 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
     The squared-error loss is :math:`\\frac{1}{2\\sum w_i}\\sum_i w_i
     (y_i - \\hat y_i)^2` (averaged over outputs). Training runs in float32
     unless ``dtype='float64'``.
-
+"""
+        + _NOTES_DOC
+        + """
     Examples
     --------
     >>> from sklearn.datasets import make_regression
     >>> from sklearn_dlpp import MLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
-    ...                    max_iter=500, random_state=0)
+    ...                    max_iter=500, early_stopping=True, random_state=0)
     >>> reg.fit(X, y).score(X, y) > 0.9
     True
     """
@@ -416,7 +435,7 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights.
+            Event weights (negative allowed; their sum must be positive).
 
         Returns
         -------

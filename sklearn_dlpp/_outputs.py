@@ -14,20 +14,57 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import _check_partial_fit_first_call, unique_labels
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    unique_labels,
+)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+# Training runs in float32 unless an estimator says otherwise: larger values become inf.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_weights(sample_weight: Any, X: Any) -> np.ndarray:
-    """Event weights: negative weights are allowed (HEP generators make them), a zero sum is not."""
+    """Event weights: negative weights are allowed (HEP generators make them), a total <= 0 is not.
+
+    The loss is the weighted sum of per-event losses over the sum of weights; a
+    zero total leaves it undefined and a negative total would turn minimising
+    it into maximising the fit error.
+    """
     weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
     if not np.all(np.isfinite(weights)):
         msg = "sample_weight contains NaN or infinity."
         raise ValueError(msg)
-    if weights.sum() == 0:
+    if weights.size and np.abs(weights).max() > FLOAT32_MAX:
+        msg = "sample_weight has values beyond the float32 range; rescale the weights."
+        raise ValueError(msg)
+    total = weights.sum()
+    if total == 0:
         msg = "The sum of sample_weight is zero: the weighted loss is undefined."
         raise ValueError(msg)
+    if total < 0:
+        msg = (
+            f"The sum of sample_weight is negative ({total:g}): negative event weights "
+            "are allowed, but their total must be positive."
+        )
+        raise ValueError(msg)
     return weights
+
+
+def _check_labels(y: Any) -> None:
+    """Class labels must be discrete values of one comparable type."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        # Before scikit-learn's check, which casts NaN to int with a RuntimeWarning first.
+        msg = "Input y contains NaN or infinity."
+        raise ValueError(msg)
+    try:
+        check_classification_targets(y)
+    except TypeError:
+        # numpy cannot sort a mix such as strings and numbers.
+        msg = "y mixes label types that cannot be compared (e.g. strings and numbers)."
+        raise TypeError(msg) from None
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -47,7 +84,11 @@ class ClassifierOutputs(ClassifierMixin):
     def _encode_targets(self, y, *, first: bool, incremental: bool, classes: Any) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        _check_labels(y)
         if incremental:
+            if classes is not None and not hasattr(self, "classes_"):
+                _check_labels(classes)
+                _check_two_classes(unique_labels(classes), "classes")
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer().fit(self.classes_)
                 self._set_out_activation()
@@ -60,7 +101,10 @@ class ClassifierOutputs(ClassifierMixin):
             if not first and not hasattr(self, "_label_binarizer"):
                 self._label_binarizer = LabelBinarizer().fit(self.classes_)
         elif first or not hasattr(self, "classes_"):
-            self._label_binarizer = LabelBinarizer().fit(y)
+            binarizer = LabelBinarizer().fit(y)
+            if binarizer.y_type_ != "multilabel-indicator":
+                _check_two_classes(binarizer.classes_, "y")
+            self._label_binarizer = binarizer
             self.classes_ = self._label_binarizer.classes_
             self._set_out_activation()
         else:
@@ -152,10 +196,70 @@ class ClassifierOutputs(ClassifierMixin):
             return np.hstack([log_not_p, log_p])
         return log_p
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of :meth:`predict` on ``(X, y)`` (exact match for multi-label ``y``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            True labels. Labels not seen in ``fit`` raise a ValueError: the
+            classifier cannot predict them, and a silently lower accuracy would
+            hide a mix-up of data sets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights, under the policy of ``fit``.
+
+        Returns
+        -------
+        score : float
+            Weighted fraction of correct predictions.
+        """
+        self._check_known_labels(y)
+        return super().score(X, y, sample_weight=_score_weights(sample_weight, y))
+
+    def _check_known_labels(self, y: Any) -> None:
+        """Raise unless every label of ``y`` is one of ``classes_``."""
+        check_is_fitted(self, "classes_")
+        y = np.asarray(y)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                msg = (
+                    f"y must be a label indicator matrix with {len(self.classes_)} columns, "
+                    f"as in fit; got shape {y.shape}."
+                )
+                raise ValueError(msg)
+            return
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        _check_labels(y)
+        labels = unique_labels(y)
+        unseen = labels[~np.isin(labels, self.classes_)]
+        if unseen.size:
+            msg = (
+                f"y has labels not seen in fit: {unseen.tolist()}; the classifier knows "
+                f"{self.classes_.tolist()}."
+            )
+            raise ValueError(msg)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _score_weights(sample_weight: Any, y: Any) -> np.ndarray | None:
+    """Weights for a score: the policy of fit (a zero total would divide by zero)."""
+    return None if sample_weight is None else check_weights(sample_weight, np.asarray(y))
+
+
+def _check_two_classes(classes: np.ndarray, name: str) -> None:
+    if len(classes) < 2:
+        msg = (
+            f"{name} has one class only ({classes.tolist()}); a classifier needs at least "
+            "two classes to learn from."
+        )
+        raise ValueError(msg)
 
 
 class RegressorOutputs(RegressorMixin):
@@ -165,15 +269,30 @@ class RegressorOutputs(RegressorMixin):
         return self.loss
 
     def _encode_targets(self, y, *, first: bool, incremental: bool, classes: Any) -> np.ndarray:
-        y = np.asarray(y, dtype=np.float64)
+        # A copy: torch refuses to wrap the user's array when it is read-only (a memmap).
+        y = np.array(y, dtype=np.float64)
+        if y.ndim not in (1, 2):
+            msg = f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {y.shape}."
+            raise ValueError(msg)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
+        if not np.isfinite(y).all():
+            msg = "Input y contains NaN or infinity."
+            raise ValueError(msg)
+        float32 = getattr(self, "dtype", "float32") == "float32"
+        if float32 and y.size and np.abs(y).max() > FLOAT32_MAX:
+            msg = (
+                "y has values beyond the float32 range of the training; rescale y "
+                "(or use dtype='float64' where the estimator has it)."
+            )
+            raise ValueError(msg)
         if self.loss == "poisson" and np.any(y < 0):
             msg = "Some value(s) of y are negative which is not allowed for Poisson regression."
             raise ValueError(msg)
         if first:
             self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        return y.astype(np.float32)
+        # float64: the estimator converts to its training precision (dtype='float64' keeps it).
+        return y
 
     def _prediction_from_raw(self, raw: np.ndarray) -> np.ndarray:
         pred = np.exp(raw) if self.out_activation_ == "exp" else raw
@@ -181,6 +300,25 @@ class RegressorOutputs(RegressorMixin):
 
     def _score_raw(self, raw: np.ndarray, y: Any, sample_weight: Any) -> float:
         return r2_score(y, self._prediction_from_raw(raw), sample_weight=sample_weight)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Coefficient of determination :math:`R^2` of :meth:`predict` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Event weights, under the policy of ``fit``.
+
+        Returns
+        -------
+        score : float
+            :math:`R^2` (uniform average over outputs).
+        """
+        return super().score(X, y, sample_weight=_score_weights(sample_weight, y))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the targets.

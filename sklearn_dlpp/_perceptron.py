@@ -79,13 +79,28 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
     n_features_in_ : int
         Number of features seen during fit.
 
+    Notes
+    -----
+    Negative sample weights (NLO event weights) are accepted; their sum must be
+    positive. ``y`` needs at least two classes, and ``score`` refuses labels
+    that ``fit`` did not see.
+
+    Training faults: when the loss becomes NaN or infinite (a learning rate
+    too high, unscaled inputs), training stops with a
+    ``TrainingDivergedWarning`` and the perceptron keeps the weights of the
+    last finite epoch (the best by validation score with ``early_stopping``).
+    A ``KeyboardInterrupt`` (Ctrl-C) during an 'sgd' or 'adam' fit ends
+    training with a warning and leaves the perceptron fitted and usable at
+    once, with the weights reached (the best by validation score with
+    ``early_stopping``); ``n_iter_`` counts the completed epochs.
+
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_dlpp import PerceptronClassifier
     >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
     >>> y = np.array([0, 0, 0, 1] * 10)  # logical AND: linearly separable
-    >>> clf = PerceptronClassifier(learning_rate_init=0.1, max_iter=300, random_state=0)
+    >>> clf = PerceptronClassifier(learning_rate_init=0.1, max_iter=1000, random_state=0)
     >>> clf.fit(X, y).predict([[1.0, 1.0], [0.0, 1.0]])
     array([1, 0])
     """
@@ -149,14 +164,15 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative weights allowed; their sum must not be zero).
+            Event weights (negative weights allowed; their sum must be positive).
 
         Returns
         -------
         self : object
             The fitted perceptron.
         """
-        if self.class_weight is not None:
+        # A missing or scalar y is left to the validation of _fit, which names it.
+        if self.class_weight is not None and np.ndim(y) > 0:
             y_arr = np.asarray(y)
             weights = check_weights(sample_weight, np.empty((len(y_arr), 0)))
             sample_weight = weights * compute_sample_weight(self.class_weight, y_arr)

@@ -46,6 +46,14 @@ class GraphBatch:
     edge_target : LongTensor of shape (n_edges,)
         For each message edge, the global index of the labelled edge it carries
         (both directions of an undirected edge share one labelled edge).
+    node_kind : LongTensor of shape (n_nodes,) or None
+        For typed nodes (objects of several kinds, see
+        :class:`~sklearn_dlpp.graph.EventSet`): the index of each node's kind in
+        ``kinds``. None for untyped graphs.
+    kinds : tuple of (kind, n_features) pairs or None
+        The column layout of typed nodes: ``x`` holds one block of columns per
+        kind, in this order, and a node fills only its kind's block (zeros
+        elsewhere). Static metadata, not a tensor.
 
     Examples
     --------
@@ -66,6 +74,8 @@ class GraphBatch:
     edge_ptr: Tensor
     edge_target: Tensor
     target_ptr: Tensor
+    node_kind: Tensor | None = None
+    kinds: tuple | None = None
 
     @property
     def n_graphs(self) -> int:
@@ -92,7 +102,11 @@ class GraphBatch:
     def to(self, device: torch.device | str) -> GraphBatch:
         """Move every tensor to ``device``."""
         moved = {
-            f.name: (None if getattr(self, f.name) is None else getattr(self, f.name).to(device))
+            f.name: (
+                getattr(self, f.name).to(device)
+                if isinstance(getattr(self, f.name), Tensor)
+                else getattr(self, f.name)
+            )
             for f in fields(self)
         }
         return GraphBatch(**moved)
@@ -126,4 +140,5 @@ class GraphBatch:
             edge_ptr=_ptr(n_edges),
             edge_target=self.edge_target[edges] + target_shift,
             target_ptr=new_target_ptr,
+            node_kind=None if self.node_kind is None else self.node_kind[nodes],
         )

@@ -124,8 +124,14 @@ def read_graphs(
     edge_features: str | None,
     n_node_features: int | None,
     n_edge_features: int | None,
+    read_nodes: Callable[[list, np.ndarray], np.ndarray] | None = None,
 ) -> PackedArrays:
-    """Read node features and labelled edges of every graph, mapping node ids to positions."""
+    """Read node features and labelled edges of every graph, mapping node ids to positions.
+
+    ``read_nodes(values, n_nodes)``, when given, turns the raw feature values of all
+    nodes (packed order) into the feature matrix instead of the same-width rule
+    (typed nodes, whose feature length depends on their kind).
+    """
     n_samples = len(graphs)
     n_nodes = np.empty(n_samples, dtype=np.int64)
     directed = np.empty(n_samples, dtype=bool)
@@ -165,7 +171,10 @@ def read_graphs(
         name = node_features if isinstance(node_features, str) else list(node_features)
         return _explain(part, list(graphs[i]).__getitem__, "node", name)
 
-    x = _as_matrix(nodes, n_nodes, explain_nodes, "node", n_node_features)
+    if read_nodes is not None:
+        x = read_nodes(nodes, n_nodes)
+    else:
+        x = _as_matrix(nodes, n_nodes, explain_nodes, "node", n_node_features)
     bad = first_bad_row(x)
     if bad is not None:
         i, pos = owner(node_ptr, bad)

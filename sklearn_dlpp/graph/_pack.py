@@ -15,6 +15,7 @@ from sklearn_dlpp.graph._inputs import GRAPHS, Samples, classify
 from sklearn_dlpp.graph._networkx import read_graphs
 from sklearn_dlpp.graph._set_edges import full_edges, knn_edges
 from sklearn_dlpp.graph._sets import read_sets
+from sklearn_dlpp.graph._typed import is_typed, pack_typed
 
 SET_EDGES = ("none", "full", "knn")
 
@@ -131,6 +132,8 @@ def pack_graphs(
     n_edge_features: int | None = None,
     mask: Any = None,
     dtype: torch.dtype = torch.float32,
+    node_kind: Any = None,
+    kinds: Any = None,
 ) -> GraphBatch:
     """Pack graphs or particle sets into one block-diagonal :class:`GraphBatch`.
 
@@ -154,7 +157,13 @@ def pack_graphs(
           cross-validation, so it is the way to give a mask to an estimator;
         - a sequence of arrays of shape (n_particles_i, n_features);
         - an awkward array of variable-length particle lists, of records (fields
-          are features) or of numbers; needs the ``awkward`` extra.
+          are features) or of numbers; needs the ``awkward`` extra;
+        - typed nodes: an :class:`EventSet` or a sequence of events (mappings from
+          kind to a (n_objects, n_features_of_kind) array), or networkx graphs
+          whose nodes hold their kind in attribute ``node_kind``. The batch then
+          has ``node_kind`` and ``kinds`` set, and ``x`` one block of columns per
+          kind (see :class:`GraphBatch`). Events are particle sets: ``set_edges``
+          chooses their edges.
     node_features : str or sequence of str, default=None
         For graphs: the node attribute holding each node's feature vector (a
         number or 1-D array), or a list of node attributes holding one number
@@ -186,6 +195,15 @@ def pack_graphs(
         convention of jet data sets). Replaces the all-zero rule.
     dtype : torch.dtype, default=torch.float32
         Floating type of ``x`` and ``edge_attr``.
+    node_kind : hashable, default=None
+        For networkx graphs with typed nodes: the node attribute holding each
+        node's kind (e.g. ``"kind"``); the node's feature vector (attribute
+        ``node_features``, default ``"x"``) may then have a length per kind.
+        Not needed for events.
+    kinds : mapping from kind to int, default=None
+        The kinds and their feature counts a model was fitted with, in column
+        order; a kind not in it, or a different feature count, raises a
+        ValueError. None takes the kinds found in X, sorted.
 
     Returns
     -------
@@ -220,6 +238,22 @@ def pack_graphs(
     >>> pack_graphs(jets, set_edges="full").edge_index.tolist()
     [[1, 0], [0, 1]]
     """
+    if is_typed(X, node_kind, kinds):
+        _check_options(set_edges, k, n_node_features, n_edge_features)
+        return pack_typed(
+            X,
+            node_kind=node_kind,
+            kinds=kinds,
+            node_features=node_features,
+            edge_features=edge_features,
+            set_edges=set_edges,
+            k=k,
+            knn_features=knn_features,
+            n_node_features=n_node_features,
+            n_edge_features=n_edge_features,
+            mask=mask,
+            dtype=dtype,
+        )
     _, arrays = read_samples(
         X,
         node_features=node_features,

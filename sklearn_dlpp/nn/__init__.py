@@ -6,6 +6,7 @@ from sklearn_dlpp.nn._mlp import MLP
 from sklearn_dlpp.nn._network import GraphNetwork
 from sklearn_dlpp.nn._readout import Readout
 from sklearn_dlpp.nn._scatter import segment_max, segment_mean, segment_softmax, segment_sum
+from sklearn_dlpp.nn._typed import KindEncoder
 
 __all__ = [
     "MLP",
@@ -14,6 +15,7 @@ __all__ = [
     "GNBlock",
     "GNOutput",
     "GraphNetwork",
+    "KindEncoder",
     "Readout",
     "segment_max",
     "segment_mean",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor, nn
 
 from sklearn_dlpp.graph import GraphBatch
@@ -10,6 +12,7 @@ from sklearn_dlpp.nn._gn import AGGREGATIONS, GNBlock
 from sklearn_dlpp.nn._mlp import MLP
 from sklearn_dlpp.nn._readout import POOLINGS, Readout
 from sklearn_dlpp.nn._scatter import segment_mean
+from sklearn_dlpp.nn._typed import KindEncoder
 
 LEVELS = ("graph", "node", "edge")
 BLOCKS = ("gn", "deepset")
@@ -69,11 +72,15 @@ class GraphNetwork(nn.Module):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
     residual : bool, default=True
         Residual node updates in the blocks (keeps deep stacks trainable).
+    n_kind_features : sequence of int, default=None
+        For typed nodes (``batch.node_kind``): the features of each kind, in the
+        column order of ``batch.x`` (summing to ``n_node_features``). The encoder
+        is then a :class:`KindEncoder`, one MLP per kind plus a kind embedding.
 
     Attributes
     ----------
-    node_encoder : MLP
-        ``[n_node_features, hidden, hidden]``.
+    node_encoder : MLP or KindEncoder
+        ``[n_node_features, hidden, hidden]``, or one such MLP per kind.
     blocks : nn.ModuleList of GNBlock or DeepSetBlock
     readout : Readout
         Only for ``level="graph"``.
@@ -118,6 +125,7 @@ class GraphNetwork(nn.Module):
         dropout: float = 0.0,
         activation: str = "relu",
         residual: bool = True,
+        n_kind_features: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if level not in LEVELS:
@@ -142,7 +150,17 @@ class GraphNetwork(nn.Module):
         self.level = level
         self.block = block
         options = {"residual": residual, "activation": activation, "dropout": dropout}
-        self.node_encoder = MLP([n_node_features, hidden, hidden], activation, dropout)
+        self.n_kind_features = None if n_kind_features is None else tuple(n_kind_features)
+        if self.n_kind_features is None:
+            self.node_encoder = MLP([n_node_features, hidden, hidden], activation, dropout)
+        else:
+            if sum(self.n_kind_features) != n_node_features:
+                msg = (
+                    f"n_kind_features {self.n_kind_features} must sum to n_node_features "
+                    f"{n_node_features}."
+                )
+                raise ValueError(msg)
+            self.node_encoder = KindEncoder(self.n_kind_features, hidden, activation, dropout)
         self.blocks = nn.ModuleList()
         for _ in range(n_blocks):
             if block == "gn":
@@ -182,7 +200,10 @@ class GraphNetwork(nn.Module):
         """Encoder and blocks: final nodes, final edges, and each block's attention."""
         edge_attr = self._check(batch)
         edges = edge_attr
-        nodes = self.node_encoder(batch.x)
+        if self.n_kind_features is None:
+            nodes = self.node_encoder(batch.x)
+        else:
+            nodes = self.node_encoder(batch.x, batch.node_kind)
         attentions: list[Tensor | None] = []
         for t, block in enumerate(self.blocks):
             if isinstance(block, GNBlock):
