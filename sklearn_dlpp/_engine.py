@@ -276,7 +276,8 @@ _SOLVER_DEFAULTS = {
 def make_optimizer(estimator: Any) -> tuple[type[torch.optim.Optimizer], dict[str, Any]]:
     """Map scikit-learn's solver parameters to a torch optimizer and its arguments."""
     # Estimators without a parameter (the perceptron has no beta_1) get scikit-learn's default.
-    get = {**_SOLVER_DEFAULTS, **estimator.get_params(deep=False)}.__getitem__
+    defaults = {**_SOLVER_DEFAULTS, **getattr(estimator, "_solver_defaults", {})}
+    get = {**defaults, **estimator.get_params(deep=False)}.__getitem__
     if estimator.solver == "adam":
         kwargs = {
             "lr": get("learning_rate_init"),

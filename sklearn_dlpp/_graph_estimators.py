@@ -98,7 +98,7 @@ _ATTRIBUTES_DOC = """
         Node features seen in fit.
     n_edge_features_ : int
         Edge features seen in fit (0 without ``edge_features``).
-    node_mean_, node_scale_ : ndarray of shape (n_node_features_,)
+    node_mean_, node_scale_ : ndarray of shape (``n_node_features_``,)
         Standardisation of the node features.
     edge_mean_, edge_scale_ : ndarray or None
         Standardisation of the edge features.
@@ -344,10 +344,34 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X: Any) -> list[np.ndarray]:
+        """Predict the class of every node (or edge).
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+
+        Returns
+        -------
+        labels : list of ndarray
+            One array of labels per graph, in the graph's node (or edge) order.
+        """
         raw, batch = self._raw_and_batch(X)
         return self._per_graph(self._labels_from_raw(raw), batch)
 
     def predict_proba(self, X: Any) -> list[np.ndarray]:
+        """Probability of each class for every node (or edge).
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_nodes_i or n_edges_i, n_classes)
+            One array per graph; columns in the order of ``classes_``.
+        """
         raw, batch = self._raw_and_batch(X)
         proba = self._proba_from_raw(raw)
         if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
@@ -355,9 +379,37 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
         return self._per_graph(proba, batch)
 
     def predict_log_proba(self, X: Any) -> list[np.ndarray]:
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+
+        Returns
+        -------
+        log_proba : list of ndarray of shape (n_nodes_i or n_edges_i, n_classes)
+            One array per graph.
+        """
         return [np.log(p) for p in self.predict_proba(X)]
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Accuracy over all nodes (or edges) of all graphs.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples.
+        y : sequence of array-like, str or None, default=None
+            Labels, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            One weight per graph, applied to all its nodes (or edges).
+
+        Returns
+        -------
+        score : float
+            The (weighted) fraction of nodes (or edges) classified right.
+        """
         raw, batch = self._raw_and_batch(X)
         labels = self._level_targets(X, y, batch)
         self._check_known_labels(labels)
@@ -369,15 +421,13 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
 
 
 _PART_DOC = """
-    fit(X, y=None, sample_weight=None)
-        y is a list with one array per graph ({unit} in ``{order}`` order), or the
-        name of a {unit_singular} attribute holding the labels; None reads the
-        attribute ``'y'``. sample_weight has one weight per graph, applied to
-        all its {unit} (negative weights allowed; their sum must be positive).
-    predict(X), predict_proba(X)
-        A list with one array per graph, in ``{order}`` order.
-    score(X, y=None, sample_weight=None)
-        Accuracy over all {unit} of all graphs.
+    In ``fit``, ``y`` is a list with one array per graph ({unit} in ``{order}``
+    order), or the name of a {unit_singular} attribute holding the labels; None
+    reads the attribute ``'y'``. ``sample_weight`` has one weight per graph,
+    applied to all its {unit} (negative weights allowed; their sum must be
+    positive). ``predict`` and ``predict_proba`` return a list with one array per
+    graph, in ``{order}`` order; ``score`` is the accuracy over all {unit} of all
+    graphs.
 """
 
 
@@ -388,9 +438,7 @@ class NodeClassifier(_PartClassifier):
     Cross-validation and searches split by graph: ``cross_val_score(clf, graphs, y)``
     with y a list of per-graph label arrays, or with y omitted when the graphs
     carry their labels in the node attribute ``'y'``.
-
-    Methods
-    -------"""
+"""
         + _PART_DOC.format(unit="nodes", unit_singular="node", order="G.nodes()")
         + _PARAMETERS_DOC
         + """
@@ -428,9 +476,7 @@ class EdgeClassifier(_PartClassifier):
 
     An undirected edge passes messages both ways but carries one label and one
     prediction. Cross-validation and searches split by graph.
-
-    Methods
-    -------"""
+"""
         + _PART_DOC.format(unit="edges", unit_singular="edge", order="G.edges()")
         + _PARAMETERS_DOC
         + """

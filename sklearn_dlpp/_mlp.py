@@ -116,7 +116,7 @@ _SHARED_ATTRIBUTES_DOC = """
         ``intercepts_[i]`` is the bias vector of layer i + 1.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when X has string column names.
     n_iter_ : int
         Epochs (or lbfgs iterations) run.

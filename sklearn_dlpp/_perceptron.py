@@ -113,6 +113,8 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
     # The perceptron has no hidden layer; these fixed choices complete the shared engine.
     hidden_layer_sizes = ()
     activation = "identity"
+    # solver='sgd' is the course's plain gradient descent: no momentum.
+    _solver_defaults = {"momentum": 0.0, "nesterovs_momentum": False}
 
     def __init__(
         self,

@@ -479,12 +479,6 @@ def test_graph_predict_refuses(fitted, name):
 
 
 # ------------------------------------------------- gaps in the graph input layer (reported)
-@pytest.mark.xfail(
-    strict=True,
-    raises=np.exceptions.ComplexWarning,
-    reason="graph input layer (graph/_sets.py, graph/_networkx.py) converts complex "
-    "features to float64 with numpy's ComplexWarning, dropping the imaginary part",
-)
 @pytest.mark.parametrize(
     "X", [[np.ones((3, 2)) + 1j] * 4, np.ones((4, 3, 2)) + 1j], ids=["ragged", "padded"]
 )
@@ -492,13 +486,6 @@ def test_complex_particle_features_are_refused(X):
     assert_fit_refused(GRAPH["GraphRegressor"], X, np.arange(4.0), match=r"complex")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="graph/_networkx.py _as_matrix reads a missing attribute as None, which numpy "
-    "turns into NaN when no other node makes the rows ragged: the error says 'NaN or "
-    "infinite' instead of naming the missing attribute",
-)
 def test_a_missing_scalar_feature_is_named():
     graphs = [nx.path_graph(3) for _ in range(4)]
     for G in graphs:

@@ -100,7 +100,18 @@ class GraphBatch:
         return self.n_graphs
 
     def to(self, device: torch.device | str) -> GraphBatch:
-        """Move every tensor to ``device``."""
+        """Move every tensor to ``device``.
+
+        Parameters
+        ----------
+        device : torch.device or str
+            The target device, e.g. ``"cuda"``.
+
+        Returns
+        -------
+        batch : GraphBatch
+            A new batch on ``device``.
+        """
         moved = {
             f.name: (
                 getattr(self, f.name).to(device)
@@ -115,6 +126,16 @@ class GraphBatch:
         """Return the graphs ``index`` (in that order) as a new packed batch.
 
         Vectorised: the cost is a few gathers, whatever the number of graphs.
+
+        Parameters
+        ----------
+        index : LongTensor or array-like of int
+            Positions of the graphs to keep, in the order wanted.
+
+        Returns
+        -------
+        batch : GraphBatch
+            The selected graphs, packed anew.
         """
         index = torch.as_tensor(index, dtype=torch.long, device=self.node_ptr.device)
         n_nodes = self.n_nodes[index]

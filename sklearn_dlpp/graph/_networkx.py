@@ -67,10 +67,13 @@ def _as_matrix(
     width: int | None,
 ) -> np.ndarray:
     """Convert all samples' values at once; on failure, find the sample and say why."""
-    try:
-        out = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        out = None
+    out = None
+    # A missing attribute reads as None, which numpy would turn into NaN silently.
+    if not any(value is None for value in values):
+        try:
+            out = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            out = None
     if out is not None and out.ndim == 1:
         out = out.reshape(-1, 1)
     if out is not None and out.ndim == 2 and (width is None or out.shape[1] == width):

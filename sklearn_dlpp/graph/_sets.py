@@ -153,6 +153,8 @@ def _read_list(samples: list, node_features: Any) -> tuple[list, np.ndarray, lis
                     "select the columns of particle arrays before packing."
                 )
                 raise ValueError(msg)
+            if np.iscomplexobj(sample):
+                raise sample_error(i, "complex particle features are not supported.")
             try:
                 part = np.asarray(sample, dtype=np.float64)
             except (TypeError, ValueError):
@@ -186,6 +188,9 @@ def read_sets(
             msg = "node_features does not apply to a padded array; select its columns instead."
             raise ValueError(msg)
         X = samples.data
+        if np.iscomplexobj(X):
+            msg = "X holds complex particle features, which are not supported."
+            raise ValueError(msg)
         real = real_particles(X, mask)
         n_nodes = real.sum(axis=1)
         if not n_nodes.all():

@@ -66,7 +66,9 @@ class DeepSetBlock(nn.Module):
     residual : bool, default=False
         Add the input to the node update; needs ``node_features == hidden``.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers of the MLPs (scikit-learn's names).
     dropout : float, default=0.0
+        Dropout after the hidden layers of the MLPs.
 
     Attributes
     ----------
@@ -75,9 +77,9 @@ class DeepSetBlock(nn.Module):
     node_mlp : MLP
         ``[node_features + hidden, hidden, hidden]``.
 
-    Shapes
-    ------
-    x ``(n_nodes, node_features)``, node_graph ``(n_nodes,)``, node_ptr
+    Notes
+    -----
+    Shapes: x ``(n_nodes, node_features)``, node_graph ``(n_nodes,)``, node_ptr
     ``(n_graphs + 1,)`` -> :class:`DeepSetOutput`.
 
     Examples

@@ -66,9 +66,11 @@ class GNBlock(nn.Module):
     hidden : int, default=64
         Width of the messages, of the keys and queries, and of the output nodes.
     aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
+        The aggregation :math:`\rho` of the incoming messages (see above).
     residual : bool, default=False
         Add the input to the node update; needs ``node_features == hidden``.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers of the MLPs (scikit-learn's names).
     dropout : float, default=0.0
         Dropout after the hidden layers of the MLPs.
 
@@ -93,9 +95,7 @@ class GNBlock(nn.Module):
     over nodes rather than edges (about 3x faster at ten edges per node). The
     messages themselves are only formed for max or when asked for.
 
-    Shapes
-    ------
-    x ``(n_nodes, node_features)``, edge_index ``(2, n_edges)``,
+    Shapes: x ``(n_nodes, node_features)``, edge_index ``(2, n_edges)``,
     edge_attr ``(n_edges, edge_features)`` or None -> :class:`GNOutput`.
 
     Examples

@@ -31,9 +31,10 @@ def make_activation(name: str) -> nn.Module:
 
 
 class MLP(nn.Sequential):
-    r"""Fully connected network ``Linear -> activation -> dropout -> ... -> Linear``.
+    r"""Fully connected network: linear layers with activation and dropout between them.
 
-    With ``sizes = [d_0, ..., d_L]`` the layers compute
+    ``Linear -> activation -> dropout -> ... -> Linear``. With
+    ``sizes = [d_0, ..., d_L]`` the layers compute
 
     .. math::
 
@@ -61,9 +62,9 @@ class MLP(nn.Sequential):
     in_features, out_features : int
         ``sizes[0]`` and ``sizes[-1]``.
 
-    Shapes
-    ------
-    input ``(*, sizes[0])``, output ``(*, sizes[-1])``.
+    Notes
+    -----
+    Shapes: input ``(*, sizes[0])``, output ``(*, sizes[-1])``.
 
     Examples
     --------
@@ -145,7 +146,9 @@ class MLP(nn.Sequential):
         Parameters
         ----------
         x : Tensor of shape (n_nodes, n_node_features)
+            Node features.
         edge_index : LongTensor of shape (2, n_edges)
+            Sender (row 0) and receiver (row 1) of every edge.
         edge_attr : Tensor of shape (n_edges, n_edge_features) or None
             ``None`` when ``in_features == 2 * n_node_features``.
         stop_before_last : bool, default=False
@@ -155,6 +158,8 @@ class MLP(nn.Sequential):
         Returns
         -------
         Tensor of shape (n_edges, out_features), or (n_edges, sizes[-2])
+            The MLP's output for every edge (its last hidden layer with
+            ``stop_before_last``).
         """
         n_node = x.shape[1]
         n_edge = self.in_features - 2 * n_node

@@ -50,10 +50,13 @@ class GraphNetwork(nn.Module):
     Parameters
     ----------
     n_node_features : int
+        Width of the input node features (``batch.x``).
     n_edge_features : int
         0 when the edges carry no features (``batch.edge_attr`` may then be None).
     n_outputs : int
+        Outputs per graph, node or labelled edge (one logit per class, or 1).
     level : {"graph", "node", "edge"}, default="graph"
+        What the head predicts for: each graph, each node or each labelled edge.
     hidden : int, default=64
         Width of every representation and hidden layer.
     n_blocks : int, default=3
@@ -70,6 +73,7 @@ class GraphNetwork(nn.Module):
     dropout : float, default=0.0
         Dropout after the hidden layers of every MLP.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers of the MLPs (scikit-learn's names).
     residual : bool, default=True
         Residual node updates in the blocks (keeps deep stacks trainable).
     n_kind_features : sequence of int, default=None
@@ -219,6 +223,11 @@ class GraphNetwork(nn.Module):
 
     def attention_weights(self, batch: GraphBatch) -> list[Tensor | None]:
         """Attention weights of every block, for plotting.
+
+        Parameters
+        ----------
+        batch : GraphBatch
+            The graphs, packed as for :meth:`forward`.
 
         Returns
         -------

@@ -32,6 +32,7 @@ class Readout(nn.Module):
     features : int
         Width ``F`` of the node representations.
     pooling : {"sum", "mean", "max", "attention"}, default="sum"
+        The pooling :math:`\rho` (see above).
 
     Attributes
     ----------
@@ -40,9 +41,9 @@ class Readout(nn.Module):
     attention_w : nn.Linear
         ``F -> 1`` without bias, only for ``pooling="attention"``.
 
-    Shapes
-    ------
-    x ``(n_nodes, F)``, node_graph ``(n_nodes,)`` -> ``(n_graphs, F)``.
+    Notes
+    -----
+    Shapes: x ``(n_nodes, F)``, node_graph ``(n_nodes,)`` -> ``(n_graphs, F)``.
 
     Examples
     --------
@@ -74,7 +75,22 @@ class Readout(nn.Module):
             module.reset_parameters()
 
     def attention(self, x: Tensor, node_graph: Tensor, n_graphs: int) -> Tensor:
-        """Weight of every node in its graph's pooled vector, shape (n_nodes,)."""
+        """Weight of every node in its graph's pooled vector (``pooling="attention"`` only).
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_nodes, F)
+            Node representations.
+        node_graph : LongTensor of shape (n_nodes,)
+            Graph of every node.
+        n_graphs : int
+            Number of graphs.
+
+        Returns
+        -------
+        Tensor of shape (n_nodes,)
+            The weights :math:`\alpha_i`, summing to 1 over the nodes of each graph.
+        """
         if self.pooling != "attention":
             msg = f"attention weights exist only for pooling='attention', not {self.pooling!r}."
             raise ValueError(msg)

@@ -21,14 +21,16 @@ def segment_sum(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
 
     Parameters
     ----------
-    src : Tensor of shape (n_rows, *)
+    src : Tensor of shape (n_rows, ...)
+        The rows to reduce.
     index : LongTensor of shape (n_rows,)
         Segment of every row, in ``0 .. n_segments - 1``.
     n_segments : int
+        Number of segments (some may receive no row).
 
     Returns
     -------
-    Tensor of shape (n_segments, *)
+    Tensor of shape (n_segments, ...)
         Zero for empty segments.
 
     Examples
@@ -51,7 +53,19 @@ def segment_count(index: Tensor, n_segments: int, dtype: torch.dtype) -> Tensor:
 def segment_mean(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Mean of the rows of each segment, :math:`y_s = \frac{1}{n_s}\sum_{i: index_i = s} x_i`.
 
-    Shapes as :func:`segment_sum`; empty segments give 0.
+    Parameters
+    ----------
+    src : Tensor of shape (n_rows, ...)
+        The rows to reduce.
+    index : LongTensor of shape (n_rows,)
+        Segment of every row, in ``0 .. n_segments - 1``.
+    n_segments : int
+        Number of segments (some may receive no row).
+
+    Returns
+    -------
+    Tensor of shape (n_segments, ...)
+        Zero for empty segments.
 
     Examples
     --------
@@ -67,8 +81,21 @@ def segment_mean(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
 def segment_max(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Element-wise maximum of the rows of each segment, :math:`y_s = \max_{i: index_i = s} x_i`.
 
-    Shapes as :func:`segment_sum`; empty segments give 0. The gradient goes to the
-    maximal rows (split evenly between ties).
+    The gradient goes to the maximal rows (split evenly between ties).
+
+    Parameters
+    ----------
+    src : Tensor of shape (n_rows, ...)
+        The rows to reduce.
+    index : LongTensor of shape (n_rows,)
+        Segment of every row, in ``0 .. n_segments - 1``.
+    n_segments : int
+        Number of segments (some may receive no row).
+
+    Returns
+    -------
+    Tensor of shape (n_segments, ...)
+        Zero for empty segments.
 
     Examples
     --------
@@ -97,8 +124,11 @@ def segment_softmax(scores: Tensor, index: Tensor, n_segments: int) -> Tensor:
     Parameters
     ----------
     scores : Tensor of shape (n_rows,) or (n_rows, n_heads)
+        The scores :math:`s_i`.
     index : LongTensor of shape (n_rows,)
+        Segment of every row, in ``0 .. n_segments - 1``.
     n_segments : int
+        Number of segments.
 
     Returns
     -------
