@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator
-from sklearn_dlpp._engine import TrainingData
+from sklearn_dlpp._engine import TrainingData, bounded_threads
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (
     GraphBatch,
@@ -223,6 +223,63 @@ class BaseGraphEstimator(BaseNeuralEstimator):
 
     def _raw(self, X: Any) -> np.ndarray:
         return self._raw_output(self._batch_for_prediction(X))
+
+    def attention_weights(self, X: Any, block: int = -1) -> list:
+        """The learned attention of one block, per sample of X.
+
+        Parameters
+        ----------
+        X : sequence of graphs, padded array, sequence of arrays or awkward array
+            The samples, in any form the estimator takes.
+        block : int, default=-1
+            Which block (Python indexing: -1 is the last).
+
+        Returns
+        -------
+        attention : list
+            One entry per sample. For a GN block with ``aggregation='attention'``
+            or ``'keyquery'``: a pair ``(edge_index, weights)``, ``edge_index`` of
+            shape (2, n_message_edges) holding sender and receiver positions in the
+            sample's node order, ``weights`` of shape (n_message_edges,) summing to
+            1 over each receiver's incoming edges. For a deep-set block: an
+            (n_nodes, n_nodes) matrix, row ``i`` the weights node ``i`` gives to
+            every node of its set.
+
+        Raises
+        ------
+        ValueError
+            When the block has no attention (sum, mean or max aggregation).
+        """
+        batch = self._batch_for_prediction(X)
+        n_blocks = len(self.module_.blocks)
+        if not -n_blocks <= block < n_blocks:
+            msg = f"block={block} is out of range for a network of {n_blocks} block(s)."
+            raise ValueError(msg)
+        if self.module_.training:
+            self.module_.eval()
+        with bounded_threads(), torch.inference_mode():
+            weights = self.module_.attention_weights(batch)[block]
+        if weights is None:
+            msg = (
+                f"block {block} aggregates with {self.aggregation!r}, which has no attention "
+                "weights; fit with aggregation='attention' or 'keyquery', or block='deepset'."
+            )
+            raise ValueError(msg)
+        batch = batch.to("cpu")
+        weights = weights.detach().cpu().double().numpy()
+        node_ptr = batch.node_ptr.numpy()
+        sizes = np.diff(node_ptr)
+        if weights.ndim == 3:  # deep set: (n_graphs, max_nodes, max_nodes), padded
+            return [weights[g, :n, :n] for g, n in enumerate(sizes)]
+        edge_ptr = batch.edge_ptr.numpy()
+        edge_index = batch.edge_index.numpy()
+        return [
+            (
+                edge_index[:, edge_ptr[g] : edge_ptr[g + 1]] - node_ptr[g],
+                weights[edge_ptr[g] : edge_ptr[g + 1]],
+            )
+            for g in range(len(sizes))
+        ]
 
     # ---------------------------------------------------------------- targets
     def _level_targets(self, X: Any, y: Any, batch: GraphBatch) -> np.ndarray:

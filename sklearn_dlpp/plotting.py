@@ -334,50 +334,25 @@ def _attention_on_pairs(
     estimator: Any, graph: Any, block: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights and node pairs (local indices) to draw, and the raw node features."""
-    import torch
-
     from sklearn_dlpp.graph import pack_graphs
 
-    module = getattr(estimator, "module_", None)
-    if module is None or not hasattr(module, "attention_weights"):
+    if not hasattr(estimator, "attention_weights") or not hasattr(estimator, "module_"):
         msg = (
             f"{type(estimator).__name__} is not a fitted graph estimator; fit a "
             "GraphClassifier, GraphRegressor, NodeClassifier or EdgeClassifier first."
         )
         raise ValueError(msg)
-    n_blocks = len(module.blocks)
-    if not -n_blocks <= block < n_blocks:
-        msg = f"block={block} is out of range for a network of {n_blocks} block(s)."
-        raise ValueError(msg)
     # One particle set goes in as a padded array of one sample: all-zero rows are padding.
     sample = graph[np.newaxis] if isinstance(graph, np.ndarray) else [graph]
-    # The estimator's own packing and standardisation of X: the network sees what it saw
-    # at predict time. (Private: no public method hands out the packed batch yet.)
-    batch = estimator._batch_for_prediction(sample)
-    if module.training:  # dropout off, as at predict time
-        module.eval()
-    with torch.inference_mode():
-        attention = module.attention_weights(batch)[block]
-    if attention is None:
-        msg = (
-            f"block {block} aggregates with {estimator.aggregation!r}, which has no "
-            "attention weights; fit with aggregation='attention' or 'keyquery', or "
-            "block='deepset'."
-        )
-        raise ValueError(msg)
+    (attention,) = estimator.attention_weights(sample, block=block)
     raw = pack_graphs(sample, node_features=estimator.node_features).x.numpy()
-    attention = attention.detach().cpu().double().numpy()
-    if attention.ndim == 3:  # deep set: (1, n, n), every ordered pair of the set
-        n = raw.shape[0]
-        matrix = attention[0, :n, :n]
-        i, j = np.triu_indices(n, k=1)
-        return (matrix[i, j] + matrix[j, i]) / 2.0, np.column_stack([i, j]), raw
-    edge_index = batch.edge_index.cpu().numpy()
-    target = batch.edge_target.cpu().numpy()
-    n_labelled = int(batch.target_ptr[-1])
-    counts = np.bincount(target, minlength=n_labelled)
-    mean = np.bincount(target, weights=attention, minlength=n_labelled) / np.maximum(counts, 1)
-    # Each labelled edge's first message gives its two ends.
-    first = np.unique(target, return_index=True)[1]
-    pairs = edge_index[:, first].T
+    if isinstance(attention, np.ndarray):  # deep set: every ordered pair of the set
+        i, j = np.triu_indices(len(attention), k=1)
+        return (attention[i, j] + attention[j, i]) / 2.0, np.column_stack([i, j]), raw
+    edge_index, weights = attention
+    # An undirected edge carries a message each way: drawn once, with their mean.
+    pairs, inverse = np.unique(np.sort(edge_index.T, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    counts = np.bincount(inverse, minlength=len(pairs))
+    mean = np.bincount(inverse, weights=weights, minlength=len(pairs)) / counts
     return mean, pairs, raw

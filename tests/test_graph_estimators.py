@@ -289,3 +289,25 @@ def test_wrong_target_lengths_are_clear(graphs):
         GraphClassifier(**FAST).fit(graphs, np.zeros(39))
     with pytest.raises(ValueError, match="requires y"):
         GraphClassifier(**FAST).fit(graphs, None)
+
+
+@pytest.mark.parametrize("params", [{"aggregation": "attention"}, {"aggregation": "keyquery"}])
+def test_attention_weights_sum_to_one_per_receiver(graphs, params):
+    model = fitted(GraphClassifier, graphs, **params)
+    for G, (edge_index, weights) in zip(graphs, model.attention_weights(graphs), strict=True):
+        assert edge_index.shape == (2, 2 * G.number_of_edges())
+        receivers = edge_index[1]
+        sums = np.bincount(receivers, weights=weights, minlength=len(G))
+        has_incoming = np.bincount(receivers, minlength=len(G)) > 0
+        np.testing.assert_allclose(sums[has_incoming], 1.0, rtol=1e-5)
+
+
+def test_deep_set_attention_is_a_matrix_per_set_and_sum_has_none(graphs):
+    rng = np.random.default_rng(0)
+    sets = [rng.normal(size=(int(n), 3)) for n in rng.integers(1, 6, 10)]
+    model = GraphClassifier(**FAST, block="deepset").fit(sets, np.arange(10) % 2)
+    for particles, matrix in zip(sets, model.attention_weights(sets), strict=True):
+        assert matrix.shape == (len(particles), len(particles))
+        np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="no attention"):
+        fitted(GraphClassifier, graphs).attention_weights(graphs)
