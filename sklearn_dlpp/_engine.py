@@ -226,16 +226,22 @@ class Net(NeuralNet):
         self, y_pred: Tensor, y_true: Any, X: Any = None, training: bool = False
     ) -> Tensor:
         loss = self.criterion_(y_pred, y_true)
-        if self.alpha:
-            y, w = y_true
-            total_weight = len(y) if w is None else w.abs().sum()
-            if training and self.ranks_ is not None:
-                # Averaged over the ranks, the penalty must be scaled by the
-                # weight of the global batch, as in a single-process fit.
-                total_weight = total_weight * self.ranks_[1]
+        if self.alpha and (not training or self.ranks_ is not None):
+            # Through autograd: for reported losses, and under data parallelism, where
+            # DDP must average the penalty's gradient with the rest (see train_step_single).
             squares = torch.stack([(p * p).sum() for p in self.penalised_]).sum()
-            loss = loss + (0.5 * self.alpha) * squares / total_weight
+            loss = loss + 0.5 * self._penalty_scale(y_true, training) * squares
         return loss
+
+    def _penalty_scale(self, y_true: Any, training: bool) -> Tensor | float:
+        """``alpha / sum(|w|)`` of the batch (of the global batch under data parallelism)."""
+        y, w = y_true
+        total_weight = len(y) if w is None else w.abs().sum()
+        if training and self.ranks_ is not None:
+            # Averaged over the ranks, the penalty must be scaled by the
+            # weight of the global batch, as in a single-process fit.
+            total_weight = total_weight * self.ranks_[1]
+        return self.alpha / total_weight
 
     def infer(self, x: Any, **fit_params: Any) -> Tensor:
         # Batches are already tensors (or packed graphs) on the device.
@@ -245,6 +251,20 @@ class Net(NeuralNet):
 
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
         step = super().train_step_single(batch, **fit_params)
+        if self.alpha and self.ranks_ is None:
+            # The L2 term's gradient, alpha / sum(|w|) * W, added in one fused op: the
+            # same update as differentiating the penalty, without its autograd graph
+            # (a quarter of a small MLP's step at batch 256).
+            scale = self._penalty_scale(batch[1], training=True)
+            pairs = [(p.grad, p) for p in self.penalised_ if p.grad is not None]
+            grads, weights = [g for g, _ in pairs], [p for _, p in pairs]
+            with torch.no_grad():
+                if isinstance(scale, Tensor):
+                    torch._foreach_add_(grads, torch._foreach_mul(weights, scale))
+                else:
+                    torch._foreach_add_(grads, weights, alpha=scale)
+                squares = torch.stack(torch._foreach_norm(weights)).square().sum()
+                step["loss"] = step["loss"] + 0.5 * scale * squares
         if self.ranks_ is not None:
             # The history (epoch loss, stopping rule) and LBFGS's line search
             # must read the same number on every rank, or the ranks would part.
