@@ -55,6 +55,15 @@ class TrainingData:
         w = None if self.sample_weight is None else self.sample_weight[index]
         return Xb, (self.y[index], w)
 
+    def permuted(self, order: Tensor) -> TrainingData:
+        """The same data in the order ``order`` (tensor inputs only)."""
+        w = None if self.sample_weight is None else self.sample_weight[order]
+        return TrainingData(self.X[order], self.y[order], w)
+
+
+# Dense inputs up to this size are re-ordered once per epoch rather than gathered per batch.
+_PRESHUFFLE_BYTES = 1 << 30
+
 
 class SliceBatches:
     """Batches cut from :class:`TrainingData` by index, reshuffled each pass.
@@ -100,8 +109,16 @@ class SliceBatches:
             # The permutation is drawn on the CPU generator so that CPU and CUDA
             # fits see the same batches for the same random_state.
             order = torch.randperm(n, generator=self.generator).to(device)
+            data = self.data
+            if isinstance(data.X, Tensor) and data.X.nbytes <= _PRESHUFFLE_BYTES:
+                # One gather per epoch, then views: the same batches as gathering
+                # each batch (bit for bit), without a small gather per step.
+                data, order = data.permuted(order), None
             for start in range(0, n, self.batch_size):
-                yield self.data.take(order[start : start + self.batch_size])
+                if order is None:
+                    yield data.take(slice(start, start + self.batch_size))
+                else:
+                    yield data.take(order[start : start + self.batch_size])
         else:
             for start in range(0, n, self.batch_size):
                 yield self.data.take(slice(start, start + self.batch_size))
