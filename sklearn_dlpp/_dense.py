@@ -28,6 +28,21 @@ _NUMPY_ACTIVATIONS = {
 _NUMPY_ROWS = 64
 
 
+class DenseNetwork(nn.Sequential):
+    """``nn.Sequential`` whose forward calls each layer's ``forward`` directly.
+
+    Skipping ``Module.__call__`` (hooks, tracing checks) for the layers saves a
+    few microseconds each, which is a tenth of a small MLP's training step. The
+    layers are plain torch layers, so no hook is lost; the module itself keeps
+    its hooks (DistributedDataParallel, user hooks on the whole network).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self:
+            x = layer.forward(x)
+        return x
+
+
 def dense_network(layer_units: list[int], activation: str, dropout: float = 0.0) -> nn.Sequential:
     """Linear layers with ``activation`` between them and no output activation.
 
@@ -42,7 +57,7 @@ def dense_network(layer_units: list[int], activation: str, dropout: float = 0.0)
                 layers.append(nn.Dropout(dropout))
         layers.append(nn.Linear(fan_in, fan_out))
     _glorot_uniform(layers, activation)
-    return nn.Sequential(*layers)
+    return DenseNetwork(*layers)
 
 
 def _glorot_uniform(layers: list[nn.Module], activation: str) -> None:
