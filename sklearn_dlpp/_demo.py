@@ -101,17 +101,26 @@ def run(n_samples: int, n_jets: int, out: Path, random_state: int = 0) -> list[t
     rows.append(("GraphClassifier", "top vs QCD jets", scores, time.perf_counter() - start))
     fitted["GraphClassifier"] = (gnn, l_te, gnn.predict_proba(J_te)[:, 1])
 
-    _plots(fitted, out)
-    return rows
+    return rows, fitted
 
 
 def _plots(fitted: dict, out: Path) -> None:
+    """The demo's figure; the scores are printed before, whatever happens here."""
+    # sklearn_dlpp.plotting imports without matplotlib (it imports it in each
+    # function), so the optional extra is looked for directly.
     try:
-        from sklearn_dlpp import plotting
-    except ImportError:  # matplotlib is an optional extra
+        import matplotlib
+    except ImportError:
         print("matplotlib is not installed: no plots (pip install 'sklearn-dlpp[plot]')")
         return
-    import matplotlib
+    try:
+        _draw(fitted, out, matplotlib)
+    except Exception as error:  # a figure must never cost the scores
+        print(f"no plots: {type(error).__name__}: {error}")
+
+
+def _draw(fitted: dict, out: Path, matplotlib) -> None:
+    from sklearn_dlpp import plotting
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -148,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         # Early stopping caps are part of the demo's time budget.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        rows = run(args.n_samples, args.n_jets, args.out, args.random_state)
+        rows, fitted = run(args.n_samples, args.n_jets, args.out, args.random_state)
     print()
     print(_table(rows))
+    _plots(fitted, args.out)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0

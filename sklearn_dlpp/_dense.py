@@ -199,14 +199,18 @@ class BaseDense(BaseNeuralEstimator):
 
         torch's per-module dispatch costs ~60 us for a 3-layer MLP, four times
         the arithmetic of one row; scikit-learn's single-row latency is the bar.
-        Results agree with the torch path to float rounding.
+        It computes in float64 on exact float64 copies of the weights: BLAS may
+        sum a row in another order depending on how many rows come with it
+        (small-matrix kernels), and in float32 that shows as row-dependent
+        rounding (scikit-learn's subset-invariance check). Results agree with
+        the float32 torch path to float32 rounding.
         """
-        h = np.asarray(X, dtype=self.dtype)
+        h = np.asarray(X, dtype=np.float64)
         for weight, bias, activation in self._numpy_layers():
             h = h @ weight + bias
             if activation is not None:
                 h = activation(h)
-        return h.astype(np.float64)
+        return h
 
     def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, Any]]:
         cached = getattr(self, "_numpy_cache", None)
@@ -234,8 +238,8 @@ class BaseDense(BaseNeuralEstimator):
             last = i == len(linears) - 1
             layers.append(
                 (
-                    m.weight.detach().cpu().numpy().T.copy(),
-                    m.bias.detach().cpu().numpy().copy(),
+                    m.weight.detach().cpu().double().numpy().T.copy(),
+                    m.bias.detach().cpu().double().numpy().copy(),
                     None if last else _NUMPY_ACTIVATIONS[self.activation],
                 )
             )
