@@ -364,7 +364,13 @@ def resolve_device(device: str) -> torch.device:
         if not torch.cuda.is_available():
             return torch.device("cpu")
         device = "cuda"
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
+        msg = f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+        raise ValueError(msg)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         msg = f"device={device!r} was requested but CUDA is not available; use device='auto'"
         raise ValueError(msg)
