@@ -1,6 +1,7 @@
 """Deep learning for particle physics as scikit-learn estimators."""
 
 from sklearn_dlpp._base import DeviceOutOfMemoryError, TrainingDivergedWarning
+from sklearn_dlpp._distributed import data_parallel
 from sklearn_dlpp._graph_estimators import (
     EdgeClassifier,
     GraphClassifier,
@@ -24,6 +25,7 @@ __all__ = [
     "NodeClassifier",
     "PerceptronClassifier",
     "TrainingDivergedWarning",
+    "data_parallel",
     "export_onnx",
     "load",
     "onnx_inputs",

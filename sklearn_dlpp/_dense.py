@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from sklearn_dlpp._base import BaseNeuralEstimator
-from sklearn_dlpp._engine import TrainingData
+from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -24,8 +24,10 @@ _NUMPY_ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda h: np.maximum(h, 0, out=h),
 }
-# Up to this many rows on the CPU, predictions run through numpy (see _numpy_forward).
+# Up to this many rows on the CPU, predictions run through numpy (see _numpy_forward),
+# for networks up to this many parameters (their float64 copy is made per call).
 _NUMPY_ROWS = 64
+_NUMPY_MAX_PARAMETERS = 1 << 17
 
 
 class DenseNetwork(nn.Sequential):
@@ -98,15 +100,31 @@ class BaseDense(BaseNeuralEstimator):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1)."""
+        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1).
+
+        As in scikit-learn these are the network's weights themselves: editing
+        an array in place, assigning ``coefs_[i] = W`` or assigning the whole
+        list changes the network (on a GPU the arrays are copies; assignment
+        still writes through).
+        """
         check_is_fitted(self, "module_")
-        return [_numpy(m.weight).T for m in self._linears()]
+        return _LiveWeights([m.weight for m in self._linears()], transpose=True)
+
+    @coefs_.setter
+    def coefs_(self, values: list[Any]) -> None:
+        check_is_fitted(self, "module_")
+        _assign(self._linears(), "weight", values, transpose=True)
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,)."""
+        """Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,); live like ``coefs_``."""
         check_is_fitted(self, "module_")
-        return [_numpy(m.bias) for m in self._linears()]
+        return _LiveWeights([m.bias for m in self._linears()], transpose=False)
+
+    @intercepts_.setter
+    def intercepts_(self, values: list[Any]) -> None:
+        check_is_fitted(self, "module_")
+        _assign(self._linears(), "bias", values, transpose=False)
 
     def _linears(self) -> list[nn.Linear]:
         return [m for m in self.module_ if isinstance(m, nn.Linear)]
@@ -114,21 +132,27 @@ class BaseDense(BaseNeuralEstimator):
     def _check_X(self, X: Any, *, reset: bool, y: Any = "no_validation") -> Any:
         kwargs = {"accept_sparse": ["csr", "csc"], "dtype": (np.float64, np.float32)}
         if isinstance(y, str) and y == "no_validation":
-            X = validate_data(self, X, reset=reset, **kwargs)
-            _check_float32_range(X, self.dtype)
-            return X
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True, **kwargs)
-        _check_float32_range(X, self.dtype)
-        return X, y
+            return validate_data(self, X, reset=reset, **kwargs)
+        return validate_data(self, X, y, reset=reset, multi_output=True, **kwargs)
 
     @property
     def _torch_dtype(self) -> torch.dtype:
-        return torch.float64 if self.dtype == "float64" else torch.float32
+        """The training precision: the network's once built, else ``dtype`` or X's."""
+        module = getattr(self, "module_", None)
+        if module is not None:
+            return next(module.parameters()).dtype
+        return torch.float64 if self._dtype_name == "float64" else torch.float32
+
+    def _resolve_dtype(self, X: Any, first: bool) -> None:
+        """On a new network: ``dtype`` where set, else X's dtype (float32 or float64)."""
+        if first:
+            self.__dict__.pop("module_", None)
+            self._dtype_name = self.dtype or np.dtype(X.dtype).name
 
     def _tensor(self, X: Any) -> Tensor:
         if sp.issparse(X):
             X = X.toarray()
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = np.ascontiguousarray(X, dtype=_NUMPY_DTYPES[self._torch_dtype])
         if not X.flags.writeable:
             # torch cannot wrap read-only memory (memmaps); the copy never reaches the user.
             X = X.copy()
@@ -140,6 +164,8 @@ class BaseDense(BaseNeuralEstimator):
             raise ValueError(msg)
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
         X, y = self._check_X(X, reset=first, y=y)
+        self._resolve_dtype(X, first)
+        _check_float32_range(X, self._torch_dtype)
         if X.shape[0] == 0:
             msg = "Found array with 0 sample(s) while a minimum of 1 is required."
             raise ValueError(msg)
@@ -150,21 +176,25 @@ class BaseDense(BaseNeuralEstimator):
         self._seed(incremental)
         valid = None
         if self.early_stopping and self.solver != "lbfgs":
-            X, X_val, targets, _, y, y_val, sample_weight, w_val = self._split(
+            X, X_val, targets, t_val, y, y_val, sample_weight, w_val = self._split(
                 X, targets, y, sample_weight
             )
-            valid = (self._tensor(X_val), y_val, w_val)
-        train = TrainingData(
-            self._tensor(X),
-            torch.as_tensor(targets, dtype=self._torch_dtype).to(self.device_),
-            # Without weights the loss is a plain mean: cheaper, and the same number.
-            None
-            if uniform
-            else torch.as_tensor(sample_weight, dtype=self._torch_dtype).to(self.device_),
-        )
+            valid = self._training_data(X_val, t_val, None if uniform else w_val, y_val)
+        # Without weights the loss is a plain mean: cheaper, and the same number.
+        train = self._training_data(X, targets, None if uniform else sample_weight, y)
         self._train(train, valid, X.shape[1], targets.shape[1], incremental=incremental)
-        self._cache_numpy_layers()
         return self
+
+    def _training_data(self, X: Any, targets: Any, weights: Any, labels: Any) -> TrainingData:
+        def tensor(values: Any) -> torch.Tensor:
+            return torch.as_tensor(values, dtype=self._torch_dtype).to(self.device_)
+
+        return TrainingData(
+            self._tensor(X),
+            tensor(targets),
+            None if weights is None else tensor(weights),
+            labels,
+        )
 
     def _split(self, X, targets, y, sample_weight):
         # Stratified for single-output classifiers (multi-label y is 2-D: not stratified).
@@ -190,9 +220,17 @@ class BaseDense(BaseNeuralEstimator):
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "module_")
         X = self._check_X(X, reset=False)
-        if X.shape[0] <= _NUMPY_ROWS and self.device_ == "cpu" and not sp.issparse(X):
-            return self._numpy_forward(X)
-        return self._raw_output(self._tensor(X))
+        _check_float32_range(X, self._torch_dtype)
+        if (
+            X.shape[0] <= _NUMPY_ROWS
+            and self.device_ == "cpu"
+            and not sp.issparse(X)
+            and sum(p.numel() for p in self.module_.parameters()) <= _NUMPY_MAX_PARAMETERS
+        ):
+            raw = self._numpy_forward(X)
+        else:
+            raw = self._raw_output(self._tensor(X))
+        return raw.astype(np.result_type(X.dtype, _NUMPY_DTYPES[self._torch_dtype]), copy=False)
 
     def _numpy_forward(self, X: np.ndarray) -> np.ndarray:
         """The network in numpy, for a few rows on the CPU.
@@ -203,53 +241,75 @@ class BaseDense(BaseNeuralEstimator):
         sum a row in another order depending on how many rows come with it
         (small-matrix kernels), and in float32 that shows as row-dependent
         rounding (scikit-learn's subset-invariance check). Results agree with
-        the float32 torch path to float32 rounding.
+        the float32 torch path to float32 rounding. The copies are made per
+        call (microseconds for the networks this path takes), so weights edited
+        through ``coefs_`` are always seen.
         """
         h = np.asarray(X, dtype=np.float64)
-        for weight, bias, activation in self._numpy_layers():
-            h = h @ weight + bias
-            if activation is not None:
-                h = activation(h)
+        linears = self._linears()
+        for i, m in enumerate(linears):
+            h = h @ _float64(m.weight).T + _float64(m.bias)
+            if i < len(linears) - 1:
+                activation = _NUMPY_ACTIVATIONS[self.activation]
+                if activation is not None:
+                    h = activation(h)
         return h
 
-    def _numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, Any]]:
-        cached = getattr(self, "_numpy_cache", None)
-        if cached is not None and cached[0] == self._weights_version():
-            return cached[1]
-        return self._copy_numpy_layers()
 
-    def _weights_version(self) -> tuple[Any, ...]:
-        # Parameter versions change with every in-place update (training, or a
-        # user editing module_), so a cached copy can never go stale.
-        params = [p for m in self._linears() for p in (m.weight, m.bias)]
-        return (id(self.module_), *(p._version for p in params))
+class _LiveWeights(list):
+    """``coefs_``/``intercepts_``: numpy views of the weights; item assignment writes through."""
 
-    def _after_load(self) -> None:
-        self._cache_numpy_layers()
+    def __init__(self, parameters: list[Tensor], *, transpose: bool) -> None:
+        super().__init__(_view(p, transpose) for p in parameters)
+        self._parameters = parameters
+        self._transpose = transpose
 
-    def _cache_numpy_layers(self) -> None:
-        """Copy the weights for the numpy path once per fit (predict must not change state)."""
-        self._numpy_cache = (self._weights_version(), self._copy_numpy_layers())
-
-    def _copy_numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray, Any]]:
-        linears = self._linears()
-        layers = []
-        for i, m in enumerate(linears):
-            last = i == len(linears) - 1
-            layers.append(
-                (
-                    m.weight.detach().cpu().double().numpy().T.copy(),
-                    m.bias.detach().cpu().double().numpy().copy(),
-                    None if last else _NUMPY_ACTIVATIONS[self.activation],
-                )
-            )
-        return layers
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            msg = "assign the layers one at a time (coefs_[i] = W) or the whole list"
+            raise TypeError(msg)
+        parameter = self._parameters[index]
+        _copy_into(parameter, value, self._transpose, f"[{index}]")
+        super().__setitem__(index, _view(parameter, self._transpose))
 
 
-def _check_float32_range(X: Any, dtype: str) -> None:
+def _view(parameter: Tensor, transpose: bool) -> np.ndarray:
+    data = parameter.detach()
+    array = data.numpy() if data.device.type == "cpu" else data.cpu().numpy()
+    return array.T if transpose else array
+
+
+def _copy_into(parameter: Tensor, value: Any, transpose: bool, where: str) -> None:
+    array = np.asarray(value)
+    expected = tuple(parameter.shape[::-1] if transpose else parameter.shape)
+    if array.shape != expected:
+        msg = f"shape {array.shape} does not fit layer {where}, which has shape {expected}."
+        raise ValueError(msg)
+    with torch.no_grad():
+        source = torch.as_tensor(array.T if transpose else array, dtype=parameter.dtype)
+        parameter.copy_(source.to(parameter.device))
+
+
+def _assign(linears: list[nn.Linear], name: str, values: list[Any], *, transpose: bool) -> None:
+    values = list(values)
+    if len(values) != len(linears):
+        msg = f"got {len(values)} arrays for a network of {len(linears)} layers."
+        raise ValueError(msg)
+    for i, (layer, value) in enumerate(zip(linears, values, strict=True)):
+        _copy_into(getattr(layer, name), value, transpose, f"[{i}]")
+
+
+def _float64(parameter: Tensor) -> np.ndarray:
+    return parameter.detach().to("cpu", torch.float64).numpy()
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _check_float32_range(X: Any, dtype: torch.dtype) -> None:
     """Refuse float64 values that the float32 network would see as infinite."""
     values = X.data if sp.issparse(X) else X
-    if dtype != "float32" or values.dtype != np.float64 or not values.size:
+    if dtype != torch.float32 or values.dtype != np.float64 or not values.size:
         return
     if values.max() > FLOAT32_MAX or values.min() < -FLOAT32_MAX:
         msg = (
@@ -257,7 +317,3 @@ def _check_float32_range(X: Any, dtype: str) -> None:
             "see as infinite; scale X (StandardScaler) or use dtype='float64'."
         )
         raise ValueError(msg)
-
-
-def _numpy(t: Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy().copy()

@@ -1,27 +1,68 @@
 """Data-parallel training: the only module that knows ``torch.distributed``.
 
-There is no parameter to switch it on. A script started by ``torchrun`` (or any
-launcher) that calls ``torch.distributed.init_process_group`` before ``fit``
-trains one model on all the processes of the group: every rank passes the same
-data, takes its shard of each epoch's shared permutation, and gradients are
-averaged by :class:`~torch.nn.parallel.DistributedDataParallel`. Losses and
-validation scores are averaged over the ranks, so that every rank takes the same
-stopping decision and ends with the same weights. Without a process group every
-function here is the identity and costs one check.
+It is an explicit choice: inside ``with data_parallel():``, in a script started
+by ``torchrun`` (or any launcher) that called
+``torch.distributed.init_process_group``, ``fit`` trains one model on all the
+processes of the group: every rank passes the same data, takes its shard of each
+epoch's shared permutation, and gradients are averaged by
+:class:`~torch.nn.parallel.DistributedDataParallel`. Losses and validation
+scores are averaged over the ranks, so that every rank takes the same stopping
+decision and ends with the same weights. Outside the block (or without a
+process group) every function here is the identity and costs one check: a
+process group that exists for other reasons never changes what ``fit`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+_ENABLED = contextvars.ContextVar("sklearn_dlpp_data_parallel", default=False)
+
+
+@contextlib.contextmanager
+def data_parallel() -> Iterator[None]:
+    """Fits inside the block train data-parallel over the ``torch.distributed`` process group.
+
+    Every rank runs the same script with the same data and ``random_state``;
+    each trains on its shard of every epoch and gradients are averaged, so all
+    ranks end with the same weights. The optimiser steps see ``batch_size``
+    samples in all, as in one process.
+
+    Raises
+    ------
+    ValueError
+        When no process group is initialised
+        (``torch.distributed.init_process_group`` comes first).
+
+    Examples
+    --------
+    >>> from sklearn_dlpp import data_parallel
+    >>> with data_parallel():  # doctest: +SKIP
+    ...     clf.fit(X, y)
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        msg = (
+            "data_parallel() needs an initialised torch.distributed process group: call "
+            "torch.distributed.init_process_group() first (e.g. in a script run by torchrun)."
+        )
+        raise ValueError(msg)
+    token = _ENABLED.set(True)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
 
 def process_group() -> tuple[int, int] | None:
-    """``(rank, world_size)`` of the initialised default process group, or None."""
-    if not (dist.is_available() and dist.is_initialized()):
+    """``(rank, world_size)`` inside :func:`data_parallel` with two ranks or more, else None."""
+    if not _ENABLED.get() or not (dist.is_available() and dist.is_initialized()):
         return None
     world_size = dist.get_world_size()
     if world_size < 2:
@@ -79,7 +120,7 @@ def shard(order: Tensor, rank: int, world_size: int) -> Tensor:
     return padded[rank::world_size]
 
 
-def data_parallel(module: nn.Module) -> nn.Module | None:
+def wrap_for_data_parallel(module: nn.Module) -> nn.Module | None:
     """``module`` wrapped for gradient averaging when a process group is initialised.
 
     The wrapper shares the module's parameters; it broadcasts rank 0's weights

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator
-from sklearn_dlpp._engine import TrainingData, bounded_threads
+from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (
     GraphBatch,
@@ -84,6 +85,8 @@ class BaseGraphEstimator(BaseNeuralEstimator):
 
     _parameter_constraints: dict = GRAPH_CONSTRAINTS
     _level = "graph"
+    # One-class y and labels unseen in fit are refused (see ClassifierOutputs).
+    _strict_labels = True
     # Graphs per forward pass at predict time: bounded memory for large inputs.
     _predict_chunk = 1024
 
@@ -360,10 +363,11 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         if self.early_stopping:
             train_graphs, valid_graphs = self._split(labels, batch.n_graphs)
             valid_rows = _rows(ptr, valid_graphs)
-            valid = (
+            valid = TrainingData(
                 batch.select(torch.as_tensor(valid_graphs)).to(self.device_),
+                self._indexable(targets[valid_rows], None),
+                None if uniform else self._indexable(row_weights[valid_rows], None),
                 labels[valid_rows],
-                None if uniform else row_weights[valid_rows],
             )
         train_rows = _rows(ptr, train_graphs)
         train_batch = batch.select(torch.as_tensor(train_graphs))
@@ -372,6 +376,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             train_batch.to(self.device_),
             self._indexable(targets[train_rows], train_ptr),
             None if uniform else self._indexable(row_weights[train_rows], train_ptr),
+            labels[train_rows],
         )
         self._train(train, valid, self.n_node_features_, targets.shape[1], incremental=incremental)
         return self

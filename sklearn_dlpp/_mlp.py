@@ -251,7 +251,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
         device="auto",
         dropout=0.0,
         callbacks=None,
-        dtype="float32",
+        dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -386,7 +386,7 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
         device="auto",
         dropout=0.0,
         callbacks=None,
-        dtype="float32",
+        dtype=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes

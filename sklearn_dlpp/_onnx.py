@@ -312,7 +312,7 @@ def _example_inputs(estimator: Any, names: tuple[str, ...]) -> tuple[Tensor, ...
     """Inputs to trace: shapes matter, values do not (a seeded generator, global RNG untouched)."""
     generator = torch.Generator().manual_seed(0)
     if names == ("X",):
-        dtype = torch.float64 if estimator.dtype == "float64" else torch.float32
+        dtype = next(estimator.module_.parameters()).dtype  # the training precision
         shape = (len(_EXAMPLE_SIZES) + 1, estimator.n_features_in_)
         return (torch.randn(shape, generator=generator, dtype=dtype),)
     senders, receivers, targets = [], [], []

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
+    type_of_target,
     unique_labels,
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
@@ -54,6 +56,12 @@ def check_weights(sample_weight: Any, X: Any) -> np.ndarray:
 
 def _check_labels(y: Any) -> None:
     """Class labels must be discrete values of one comparable type."""
+    if sp.issparse(y):  # a sparse label indicator matrix
+        if not np.isfinite(y.data).all():
+            msg = "Input y contains NaN or infinity."
+            raise ValueError(msg)
+        check_classification_targets(y)
+        return
     y = np.asarray(y)
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         # Before scikit-learn's check, which casts NaN to int with a RuntimeWarning first.
@@ -76,21 +84,31 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 class ClassifierOutputs(ClassifierMixin):
-    """Labels <-> network outputs for classifiers: binary, multi-class, multi-label."""
+    """Labels <-> network outputs for classifiers: binary, multi-class, multi-label.
+
+    The dense estimators follow scikit-learn's label rules: one class in ``fit``
+    learns the constant, labels unseen in ``fit`` count as errors in ``score``.
+    Estimators with ``_strict_labels = True`` (the graph estimators) refuse both
+    with a ValueError, which catches a mix-up of data sets early.
+    """
 
     def _loss_kind(self) -> str:
         return "log_loss" if self.out_activation_ == "softmax" else "binary_log_loss"
 
     def _encode_targets(self, y, *, first: bool, incremental: bool, classes: Any) -> np.ndarray:
-        if y.ndim == 2 and y.shape[1] == 1:
+        if y.ndim == 2 and y.shape[1] == 1 and not sp.issparse(y):
             y = column_or_1d(y, warn=True)
         _check_labels(y)
         if incremental:
             if classes is not None and not hasattr(self, "classes_"):
                 _check_labels(classes)
-                _check_two_classes(unique_labels(classes), "classes")
+                if getattr(self, "_strict_labels", False):
+                    _check_two_classes(unique_labels(classes), "classes")
             if _check_partial_fit_first_call(self, classes):
-                self._label_binarizer = LabelBinarizer().fit(self.classes_)
+                # As scikit-learn: multi-label y defines the label columns itself.
+                multilabel = type_of_target(y).startswith("multilabel")
+                self._label_binarizer = LabelBinarizer().fit(y if multilabel else self.classes_)
+                self.classes_ = self._label_binarizer.classes_
                 self._set_out_activation()
             elif set(unique_labels(y)) - set(self.classes_):
                 msg = (
@@ -101,8 +119,12 @@ class ClassifierOutputs(ClassifierMixin):
             if not first and not hasattr(self, "_label_binarizer"):
                 self._label_binarizer = LabelBinarizer().fit(self.classes_)
         elif first or not hasattr(self, "classes_"):
+            # One class is allowed, as in scikit-learn: the network learns the constant.
             binarizer = LabelBinarizer().fit(y)
-            if binarizer.y_type_ != "multilabel-indicator":
+            if (
+                getattr(self, "_strict_labels", False)
+                and binarizer.y_type_ != "multilabel-indicator"
+            ):
                 _check_two_classes(binarizer.classes_, "y")
             self._label_binarizer = binarizer
             self.classes_ = self._label_binarizer.classes_
@@ -115,7 +137,10 @@ class ClassifierOutputs(ClassifierMixin):
                     f"the previous call to fit. Previously got {self.classes_}, `y` has {seen}"
                 )
                 raise ValueError(msg)
-        encoded = self._label_binarizer.transform(y).astype(np.float32)
+        encoded = self._label_binarizer.transform(y)
+        if sp.issparse(encoded):
+            encoded = encoded.toarray()
+        encoded = encoded.astype(np.float32)
         if encoded.ndim == 1:
             encoded = encoded.reshape(-1, 1)
         return encoded
@@ -136,7 +161,11 @@ class ClassifierOutputs(ClassifierMixin):
         # Thresholds on the raw output (p > 0.5 <=> z > 0): the same labels as
         # LabelBinarizer.inverse_transform, at a fraction of its per-call cost.
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return (raw > 0).astype(int)
+            labels = (raw > 0).astype(int)
+            # Fitted on a sparse indicator matrix: sparse predictions, as scikit-learn.
+            return sp.csr_matrix(labels) if self._label_binarizer.sparse_input_ else labels
+        if len(self.classes_) == 1:
+            return np.full(len(raw), self.classes_[0])
         if self.out_activation_ == "softmax":
             return self.classes_[np.argmax(raw, axis=1)]
         return self.classes_[(raw[:, 0] > 0).astype(int)]
@@ -204,9 +233,8 @@ class ClassifierOutputs(ClassifierMixin):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Test samples.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            True labels. Labels not seen in ``fit`` raise a ValueError: the
-            classifier cannot predict them, and a silently lower accuracy would
-            hide a mix-up of data sets.
+            True labels. As in scikit-learn, labels not seen in ``fit`` count as
+            errors (the classifier cannot predict them).
         sample_weight : array-like of shape (n_samples,), default=None
             Event weights, under the policy of ``fit``.
 
@@ -219,20 +247,23 @@ class ClassifierOutputs(ClassifierMixin):
         return super().score(X, y, sample_weight=_score_weights(sample_weight, y))
 
     def _check_known_labels(self, y: Any) -> None:
-        """Raise unless every label of ``y`` is one of ``classes_``."""
+        """Check that ``y`` holds labels of the kind seen in ``fit`` (unseen values are errors)."""
         check_is_fitted(self, "classes_")
-        y = np.asarray(y)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+            shape = y.shape if sp.issparse(y) else np.shape(y)
+            if len(shape) != 2 or shape[1] != len(self.classes_):
                 msg = (
                     f"y must be a label indicator matrix with {len(self.classes_)} columns, "
-                    f"as in fit; got shape {y.shape}."
+                    f"as in fit; got shape {shape}."
                 )
                 raise ValueError(msg)
             return
+        y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         _check_labels(y)
+        if not getattr(self, "_strict_labels", False):
+            return
         labels = unique_labels(y)
         unseen = labels[~np.isin(labels, self.classes_)]
         if unseen.size:
@@ -279,7 +310,8 @@ class RegressorOutputs(RegressorMixin):
         if not np.isfinite(y).all():
             msg = "Input y contains NaN or infinity."
             raise ValueError(msg)
-        float32 = getattr(self, "dtype", "float32") == "float32"
+        # Graph estimators train in float32; dense ones in their resolved precision.
+        float32 = str(getattr(self, "_torch_dtype", "torch.float32")) == "torch.float32"
         if float32 and y.size and np.abs(y).max() > FLOAT32_MAX:
             msg = (
                 "y has values beyond the float32 range of the training; rescale y "

@@ -135,7 +135,7 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
         device="auto",
         verbose=False,
         callbacks=None,
-        dtype="float32",
+        dtype=None,
     ):
         self.solver = solver
         self.learning_rate_init = learning_rate_init
@@ -198,15 +198,25 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
 
     @property
     def coef_(self) -> np.ndarray:
-        """The weights, shaped like scikit-learn's linear classifiers."""
+        """The weights, shaped like scikit-learn's linear classifiers (live, like ``coefs_``)."""
         check_is_fitted(self, "module_")
         return self.coefs_[0].T
 
+    @coef_.setter
+    def coef_(self, value: Any) -> None:
+        check_is_fitted(self, "module_")
+        self.coefs_ = [np.asarray(value).T]
+
     @property
     def intercept_(self) -> np.ndarray:
-        """The bias, shaped like scikit-learn's linear classifiers."""
+        """The bias, shaped like scikit-learn's linear classifiers (live, like ``coefs_``)."""
         check_is_fitted(self, "module_")
         return self.intercepts_[0]
+
+    @intercept_.setter
+    def intercept_(self, value: Any) -> None:
+        check_is_fitted(self, "module_")
+        self.intercepts_ = [np.asarray(value)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

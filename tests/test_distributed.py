@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -11,9 +12,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 
-from sklearn_dlpp import GraphClassifier, MLPClassifier
+from sklearn_dlpp import GraphClassifier, MLPClassifier, data_parallel
 from sklearn_dlpp import _distributed as distributed_module
 from sklearn_dlpp._engine import SliceBatches, TrainingData, resolve_device
 
@@ -79,15 +81,27 @@ def _fit_all() -> dict:
     results = {}
     for name, (estimator, data) in _estimators().items():
         X, y = data()
-        estimator.fit(X, y)
+        # A process group alone changes nothing: outside data_parallel() each
+        # rank fits all the data by itself.
+        local = clone(estimator).set_params(max_iter=1).fit(X, y)
+        with data_parallel() if dist.is_initialized() else contextlib.nullcontext():
+            estimator.fit(X, y)
         results[name] = {
+            "rows_per_epoch": _rows_per_epoch(estimator),
+            "local_rows_per_epoch": _rows_per_epoch(local),
+            "n_samples": len(y),
             "score": estimator.score(X, y),
             "n_iter": estimator.n_iter_,
-            "loss": estimator.loss_,
+            "loss": float(estimator.loss_),
             "weights": {k: v.clone() for k, v in estimator.module_.state_dict().items()},
             "plain_module": type(estimator.module_).__name__,
         }
     return results
+
+
+def _rows_per_epoch(estimator) -> int:
+    """Samples this process trained on in the last epoch (from skorch's history)."""
+    return sum(b["train_batch_size"] for b in estimator.net_.history[-1, "batches"])
 
 
 def _rank_main(rank: int, port: int, out_dir: str) -> None:
@@ -152,6 +166,20 @@ def test_ranks_end_with_identical_weights(ranks, name):
     assert first["plain_module"] != "DistributedDataParallel"
 
 
+@pytest.mark.parametrize("name", ["adam", "early_stopping", "lbfgs", "graph"])
+def test_only_fits_inside_data_parallel_are_sharded(ranks, single, name):
+    for rank in ranks:
+        # Inside data_parallel(): a shard of each epoch (padded to equal lengths).
+        assert rank[name]["rows_per_epoch"] == -(-rank[name]["local_rows_per_epoch"] // 2)
+        # Outside it, with the process group up: every row, as in one process.
+        assert rank[name]["local_rows_per_epoch"] == single[name]["local_rows_per_epoch"]
+
+
+def test_data_parallel_needs_a_process_group():
+    with pytest.raises(ValueError, match="init_process_group"), data_parallel():
+        pass
+
+
 # early_stopping is left out: with random_state=None the two fits start from different draws.
 @pytest.mark.parametrize("name", ["adam", "lbfgs", "graph"])
 def test_data_parallel_fit_is_as_good_as_single_process(ranks, single, name):
@@ -188,7 +216,7 @@ def test_without_process_group_nothing_changes():
     assert distributed_module.process_group() is None
     assert distributed_module.shared_seed(7) == 7
     assert distributed_module.mean_over_ranks(0.25) == 0.25
-    assert distributed_module.data_parallel(torch.nn.Linear(2, 1)) is None
+    assert distributed_module.wrap_for_data_parallel(torch.nn.Linear(2, 1)) is None
 
 
 def test_auto_device_is_the_gpu_of_the_local_rank(monkeypatch):

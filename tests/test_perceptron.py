@@ -66,4 +66,4 @@ def test_early_stopping_and_verbose(capsys):
     ).fit(X, y)
     assert clf.n_iter_ < 300
     assert len(clf.validation_scores_) == clf.n_iter_
-    assert "validation score" in capsys.readouterr().out
+    assert "Validation score: " in capsys.readouterr().out

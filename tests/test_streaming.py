@@ -89,6 +89,8 @@ CASES = {
 }
 
 
+# A last chunk smaller than batch_size is clipped with scikit-learn's warning.
+@pytest.mark.filterwarnings("ignore:Got `batch_size`:UserWarning")
 @pytest.mark.parametrize("name", CASES)
 def test_partial_fit_on_chunks_reaches_one_fit(name):
     cls, params, data = CASES[name]

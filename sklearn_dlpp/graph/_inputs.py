@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import torch
 
@@ -13,6 +13,13 @@ GRAPHS = "graphs"
 PADDED = "padded"
 RAGGED = "ragged"
 AWKWARD = "awkward"
+
+
+def is_graph(sample: Any) -> bool:
+    """A networkx graph? networkx is not imported for this: a sample can only be a
+    graph if the caller's code imported networkx already (import time is kept low)."""
+    nx = sys.modules.get("networkx")
+    return nx is not None and isinstance(sample, nx.Graph)
 
 
 def sample_error(index: int, problem: str) -> ValueError:
@@ -57,7 +64,7 @@ def classify(X: Any) -> Samples:
             raise ValueError(msg)
         return Samples(PADDED, X)
     # A lone graph iterates over its nodes, so it would pass for a sequence of samples.
-    if isinstance(X, (nx.Graph, str, bytes)) or not hasattr(X, "__iter__"):
+    if is_graph(X) or isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
         msg = (
             "X must be a sequence of samples (networkx graphs or 2-D particle arrays), a 3-D "
             f"padded array or an awkward array, got {type(X).__name__}."
@@ -67,5 +74,5 @@ def classify(X: Any) -> Samples:
     if not samples:
         msg = "X has no samples."
         raise ValueError(msg)
-    kind = GRAPHS if isinstance(samples[0], nx.Graph) else RAGGED
+    kind = GRAPHS if is_graph(samples[0]) else RAGGED
     return Samples(kind, samples)

@@ -6,13 +6,15 @@ import reprlib
 from collections.abc import Callable, Sequence
 from itertools import chain, compress, repeat
 from operator import itemgetter, methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from sklearn_dlpp.graph._arrays import PackedArrays, first_bad_row, owner, ptr
-from sklearn_dlpp.graph._inputs import sample_error
+from sklearn_dlpp.graph._inputs import is_graph, sample_error
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def node_values(graph: nx.Graph, index: int, features: str | Sequence[str]) -> list:
@@ -143,7 +145,7 @@ def read_graphs(
     neighbours = []
     edges: list = []
     for i, graph in enumerate(graphs):
-        if not isinstance(graph, nx.Graph):
+        if not is_graph(graph):
             msg = f"expected a networkx graph like sample 0, got {type(graph).__name__}."
             raise sample_error(i, msg)
         size = len(graph)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -17,6 +16,9 @@ from sklearn_dlpp.graph._batch import GraphBatch
 from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, Samples, is_awkward
 from sklearn_dlpp.graph._pack import read_samples
 from sklearn_dlpp.graph._sets import awkward_with_columns, real_particles
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def standardize_batch(

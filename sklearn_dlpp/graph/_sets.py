@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from sklearn_dlpp.graph._arrays import first_bad_row, owner, ptr
-from sklearn_dlpp.graph._inputs import AWKWARD, PADDED, Samples, is_awkward, sample_error
+from sklearn_dlpp.graph._inputs import (
+    AWKWARD,
+    PADDED,
+    Samples,
+    is_awkward,
+    is_graph,
+    sample_error,
+)
 
 
 def real_particles(X: np.ndarray, mask: Any = None) -> np.ndarray:
@@ -141,7 +147,7 @@ def _read_awkward(X: Any, node_features: Any) -> tuple[np.ndarray, np.ndarray, l
 def _read_list(samples: list, node_features: Any) -> tuple[list, np.ndarray, list | None]:
     parts, names = [], None
     for i, sample in enumerate(samples):
-        if isinstance(sample, nx.Graph):
+        if is_graph(sample):
             msg = "is a networkx graph but sample 0 is not; all samples must be of one kind."
             raise sample_error(i, msg)
         if is_awkward(sample):
