@@ -1,4 +1,5 @@
 """Event graphs from a ROOT file: jets, muons, electrons and photons as typed nodes.
+=================================================================================
 
 Each collision event of ``uproot-HZZ.root`` (the small CMS-like sample that
 scikit-hep-testdata 0.3.12 ships in its wheel; read with uproot, no network)
@@ -19,7 +20,7 @@ visible objects' transverse momenta, which misses the unclustered energy and
 the mismeasurement of each kind. Targets are standardised by wrapping the
 regressor in scikit-learn's ``TransformedTargetRegressor``.
 
-    python examples/plot_event_graphs_hzz.py [--fast] [--out examples/figures/]
+    python examples/plot_event_graphs_hzz.py [--fast] [--out figures/]
 
 Needs ``pip install "sklearn-dlpp[root]"`` (uproot, awkward, scikit-hep-testdata).
 Prints the resolution of both estimates; writes ``event_graphs_hzz.png``.
@@ -74,10 +75,13 @@ def visible_recoil(events: EventSet) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -164,4 +168,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """Regression with the mean squared error: predict the grade.
+==========================================================
 
 When the target is a real number, here the grade of the pass-the-class toy
 (x1 = lectures attended, x2 = hours on the final project), the network's output
@@ -12,7 +13,7 @@ plane) cannot follow it, while an MLP can approximate it (the universal
 approximation theorem). No model can beat the noise: with a noise of 6 grade
 points, the best possible MSE is about 6^2 = 36.
 
-    python examples/plot_regression_mse.py [--fast] [--out examples/figures/]
+    python examples/plot_regression_mse.py [--fast] [--out figures/]
 
 Prints the test MSE, RMSE and R^2 of a linear fit and of the MLP; writes
 ``regression_mse.png``.
@@ -41,10 +42,13 @@ NOISE = 6.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -122,4 +126,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
-"""Real data from a ROOT file: learn the dimuon invariant mass from the muons.
+r"""Real data from a ROOT file: learn the dimuon invariant mass from the muons.
+===========================================================================
 
 Collider data come in ROOT files. ``uproot`` reads them in Python without ROOT,
 into awkward or numpy arrays. The file here is ``uproot-Zmumu.root``, shipped
@@ -9,7 +10,10 @@ the Z boson (91 GeV).
 
 The mass is a fixed non-linear function of the two four-momenta,
 
-    M^2 = (E1 + E2)^2 - |p1 + p2|^2  =  2 pT1 pT2 (cosh(eta1 - eta2) - cos(phi1 - phi2))
+.. math::
+
+    M^2 = (E_1 + E_2)^2 - |\vec p_1 + \vec p_2|^2
+        = 2 p_{T1} p_{T2} (\cosh(\eta_1 - \eta_2) - \cos(\phi_1 - \phi_2))
 
 for massless muons. An MLP regressor trained with the mean squared error on
 the measured muon kinematics has to approximate it (the universal approximation
@@ -19,7 +23,7 @@ states the physics, (log pT1, log pT2, delta eta, delta phi) with delta phi
 wrapped into (-pi, pi]. The target is log M, since the masses span 2-120 GeV.
 
     pip install uproot awkward scikit-hep-testdata==0.3.12
-    python examples/plot_uproot_dimuon_mass.py [--fast] [--out examples/figures/]
+    python examples/plot_uproot_dimuon_mass.py [--fast] [--out figures/]
 
 Prints the events read, R^2 and the mass resolution of each representation;
 writes ``uproot_dimuon_mass.png``.
@@ -61,10 +65,13 @@ def read_events() -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -143,4 +150,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
