@@ -17,7 +17,8 @@ a probability.
 
 This example draws both functions and their derivatives, measures the gradient
 norm of every layer of a deep (8 hidden layers) network of each kind by
-backpropagation, and trains both on the pass-the-class toy with the same
+backpropagation, after one epoch of training (close to the initialisation: the
+estimator builds its network when it is fitted), and trains both on the pass-the-class toy with the same
 optimiser: the loss curves show the sigmoid network stuck on its plateau.
 
     python examples/plot_activations.py [--fast] [--out figures/]
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     gradients, fits = {}, {}
     for activation in ("logistic", "relu"):
-        # One epoch builds the network; its gradients are those of a fresh network.
+        # The gradients of a network trained for one epoch only (fitting is what
+        # builds the network): still close to its initialisation.
         fresh = MLPClassifier(DEPTH, activation=activation, **{**common, "max_iter": 1})
         gradients[activation] = layer_gradient_norms(fresh.fit(X, y), X, y)
         fits[activation] = MLPClassifier(DEPTH, activation=activation, **common).fit(X, y)
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         norms = gradients[activation]
         ax.semilogy(np.arange(1, len(norms) + 1), norms, "o-", color=color, label=activation)
     ax.set_xlabel("layer (1 = input side)")
-    ax.set_ylabel(r"$|\partial L / \partial W|$ at initialisation")
+    ax.set_ylabel(r"$|\partial L / \partial W|$ after one epoch")
     ax.set_title(f"Gradients through {len(DEPTH)} hidden layers")
     ax.legend()
 

@@ -1,13 +1,16 @@
-"""Calorimeter segmentation as node classification: which shower lit each cell?
+"""Calorimeter cells as node classification: what kind of shower lit each cell?
 ============================================================================
 
 Particles entering a calorimeter shower: an electron or photon makes a short,
 narrow electromagnetic shower, a charged pion a deeper, wider and more
-fluctuating hadronic one. When showers overlap, each read-out cell has to be
-assigned to the shower that put its energy there, or to noise. As a graph: every
-cell is a node with features (eta, phi, layer, log E), edges join cells that
-touch (in a layer and to the cell behind), and a GNN labels every node:
-0 noise, 1 electromagnetic, 2 hadronic.
+fluctuating hadronic one. The course's segmentation assigns each read-out cell
+to the shower that put its energy there, or to noise. This example solves the
+coarser task the labels of ``make_calorimeter`` pose: the *kind* of shower that
+put most energy into each cell, 0 noise, 1 electromagnetic, 2 hadronic (two
+overlapping showers of one kind share a label; the index of the individual
+shower is in each node's ``shower`` attribute, for the full segmentation). As a
+graph: every cell is a node with features (eta, phi, layer, log E), edges join
+cells that touch (in a layer and to the cell behind), and a GNN labels every node.
 
 A cell's own depth and energy tell the classes apart only on average; its
 neighbourhood tells much more (a narrow core or a broad deposit, energy in the
