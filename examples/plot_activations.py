@@ -18,8 +18,9 @@ a probability.
 This example draws both functions and their derivatives, measures the gradient
 norm of every layer of a deep (8 hidden layers) network of each kind by
 backpropagation, after one epoch of training (close to the initialisation: the
-estimator builds its network when it is fitted), and trains both on the pass-the-class toy with the same
-optimiser: the loss curves show the sigmoid network stuck on its plateau.
+estimator builds its network when it is fitted), and trains both on the
+pass-the-class toy with the same optimiser: the loss curves show the sigmoid
+network stuck on its plateau.
 
     python examples/plot_activations.py [--fast] [--out figures/]
 

@@ -261,11 +261,13 @@ def test_hep_style_applies_mplhep_inside_the_block_only(style):
 def test_hep_style_without_mplhep_warns_and_keeps_the_plots_as_they_are(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "mplhep", None)  # import fails
     before = dict(matplotlib.rcParams)
+    style = hep_style("CMS")
     with pytest.warns(UserWarning, match=r"needs mplhep .*sklearn-dlpp\[hep\]"):
-        with hep_style("CMS") as rc:
-            assert rc == {}
-            assert dict(matplotlib.rcParams) == before
-            plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+        rc = style.__enter__()
+    assert rc == {}
+    assert dict(matplotlib.rcParams) == before
+    plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    style.__exit__(None, None, None)
     assert dict(matplotlib.rcParams) == before
 
 
@@ -278,6 +280,6 @@ def test_hep_style_none_is_matplotlib_as_it_is(recwarn):
 
 
 def test_hep_style_refuses_an_unknown_experiment():
+    style = hep_style("cms")
     with pytest.raises(ValueError, match=r"style must be one of .*'CMS'.* got 'cms'"):
-        with hep_style("cms"):
-            pass
+        style.__enter__()
