@@ -10,8 +10,12 @@ architectures of the course learn from the particles directly:
 * a graph network: each particle is joined to its k = 8 nearest neighbours in
   (eta, phi); a GN block forms a message m_ji = phi_e([h_j, h_i]) on every edge
   and aggregates them with attention, a_i = sum_j alpha_ji m_ji with
-  alpha_ji = softmax_j(w . z_ji), then updates h_i' = phi_h([h_i, a_i]);
-  stacking two blocks widens each particle's receptive field;
+  alpha_ji = softmax_j(s_ji), then updates h_i' = phi_h([h_i, a_i]); stacking
+  two blocks widens each particle's receptive field. Two scores s_ji are
+  compared: a learnt linear score of the edge's own representation,
+  s_ji = w . z_ji (``aggregation="attention"``), and key-query attention,
+  s_ji = <q_i, k_j> / sqrt(d) with the receiver's query and the sender's key from
+  two MLPs (``aggregation="keyquery"``);
 * a deep set with key-query attention: no edges; every particle attends to all
   others of its jet, alpha_ij = softmax_j(<q_i, k_j> / sqrt(d)) with queries and
   keys from two MLPs, a_i = sum_j alpha_ij v_j.
@@ -92,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             graphs,
             test_graphs,
         ),
+        "GNN, key-query": (
+            GraphClassifier(hidden=32, n_blocks=2, aggregation="keyquery", **training),
+            graphs,
+            test_graphs,
+        ),
         "deep set, key-query": (
             GraphClassifier(hidden=32, n_blocks=2, block="deepset", **training),
             jets,
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         plt.close(fig)
 
     # One top jet of the test set; particle marker areas follow their momentum share.
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
     top = int(np.flatnonzero(y_test == 1)[0])
     share = np.exp(test_jets[top, : test_graphs[top].number_of_nodes(), 0])
     sizes = 15 + 600 * share
