@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,12 @@ def test_user_guide_examples_sections_link_the_gallery(html):
 
 def test_the_theme_is_pydata(html):
     assert "pydata-sphinx-theme" in (html / "index.html").read_text(encoding="utf-8")
+
+
+def test_readme_shows_the_gallery_roc_picture():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert images == ["docs/images/jet_tagging_roc.png"]
+    picture = ROOT / images[0]
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert picture.stat().st_size > 10_000
