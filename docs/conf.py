@@ -9,20 +9,24 @@ Two pages are completed at build time, so that they never fall behind the code:
 - ``api.rst`` gets one autosummary table per public module, listing every name
   of the module's ``__all__``; autosummary writes the pages of those names into
   ``docs/api/`` (not committed). A new public module or name appears by itself.
-- ``examples.md`` gets one section per script of ``examples/``: its docstring, its
-  figures when the script has been run into ``docs/_build/figures`` (``make -C
-  docs figures``), and its source.
+  Each class and function page ends with the examples that use it
+  (sphinx-gallery's mini-gallery).
+- The gallery, ``auto_examples/`` (not committed): sphinx-gallery runs every
+  script of ``examples/`` in its fast mode and makes one page per script, with
+  its figures, a thumbnail and the script as ``.py`` and notebook downloads
+  (the hooks are in ``_gallery.py``). Set ``SKLEARN_DLPP_DOCS_PLOT=0`` to build
+  without running them (no figures; a quick look at the text only).
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib
 import inspect
 import os
 import pkgutil
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,9 +39,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 EXAMPLES = ROOT / "examples"
 API_DIR = DOCS / "api"
-# Where the examples' figures are looked for, in this order: the docs build's
-# own folder (``make -C docs figures``), then the scripts' default ``--out``.
-FIGURE_DIRS = [DOCS / "_build" / "figures", EXAMPLES / "figures"]
+# The gallery's hooks (_gallery.py) are imported by name.
+sys.path.insert(0, str(DOCS))
 # Pages other engineers add; the index lists them only once they exist, so the
 # build never points at a missing document.
 OPTIONAL_PAGES = ["scale_out"]
@@ -64,6 +67,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "myst_parser",
+    "sphinx_gallery.gen_gallery",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -251,79 +255,49 @@ def _generate_api_pages(app) -> None:
 
 
 # --- HTML -----------------------------------------------------------------------
-html_theme = "alabaster"
+# The scientific Python family's theme (scikit-learn, numpy, matplotlib use it).
+html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn-dlpp {release}"
 html_theme_options = {
-    "description": "Deep learning for particle physics as scikit-learn estimators",
-    "fixed_sidebar": True,
-    "sidebar_width": "230px",
-    "page_width": "1100px",
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+}
+html_sidebars = {"index": [], "getting_started": []}
+
+
+# --- Examples gallery (sphinx-gallery) -------------------------------------------
+# Scripts that take no --fast/--out or need a cluster or several processes are
+# shown, not run: their names do not match filename_pattern.
+GALLERY = "auto_examples"
+sphinx_gallery_conf = {
+    "examples_dirs": str(EXAMPLES),
+    "gallery_dirs": GALLERY,
+    "filename_pattern": r"/(plot_|streaming_)",
+    "within_subsection_order": "FileNameSortKey",
+    "reset_argv": "_gallery.reset_argv",
+    "image_scrapers": ("_gallery.png_scraper",),
+    "doc_module": ("sklearn_dlpp",),
+    "backreferences_dir": "api/backreferences",
+    "reference_url": {"sklearn_dlpp": None},
+    "plot_gallery": os.environ.get("SKLEARN_DLPP_DOCS_PLOT", "1") != "0",
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "show_memory": False,
+    "download_all_examples": False,
 }
 
 
-# --- Examples gallery, written at build time ------------------------------------
-_PNG_MENTION = re.compile(r"([\w.-]+\.png)")
 _EXAMPLES_MARKER = re.compile(r"^% examples: *(.*)$", re.MULTILINE)
-
-
-def _script_docstring(path: Path) -> tuple[str, str, int]:
-    """Title (first docstring line), body (the rest) and the first line after the docstring."""
-    module = ast.parse(path.read_text(encoding="utf-8"))
-    docstring = ast.get_docstring(module) or ""
-    title, _, body = docstring.strip().partition("\n")
-    has_docstring = module.body and docstring and isinstance(module.body[0], ast.Expr)
-    code_starts = module.body[0].end_lineno + 1 if has_docstring else 1
-    return title.strip().rstrip(".") or path.stem, body.strip(), code_starts
-
-
-def _figures(script: Path, docstring: str) -> list[Path]:
-    """The PNG figures an example wrote, if it has been run.
-
-    A figure belongs to a script when the docstring names it (``writes
-    ``activations.png````) or when its name starts with the script's name, with
-    or without the ``plot_`` prefix.
-    """
-    stems = {script.stem, script.stem.removeprefix("plot_")}
-    named = set(_PNG_MENTION.findall(docstring))
-    for folder in FIGURE_DIRS:
-        found = sorted(
-            path
-            for path in folder.glob("*.png")
-            if path.name in named
-            or any(path.stem == stem or path.stem.startswith(f"{stem}_") for stem in stems)
-        )
-        if found:
-            return found
-    return []
 
 
 def _example_scripts() -> list[Path]:
     return sorted(EXAMPLES.glob("*.py"))
 
 
-def gallery_markdown() -> str:
-    """One section per script of ``examples/``: title, docstring, figures, source."""
-    parts = []
-    for script in _example_scripts():
-        title, body, code_starts = _script_docstring(script)
-        parts.append(f"(example-{script.stem})=\n## {title}\n\n`examples/{script.name}`\n")
-        if body:
-            # Read as Markdown: the scripts' docstrings are plain prose with
-            # ``code``, indented command lines and maths such as |z| that reST
-            # would take for markup.
-            parts.append(f"{body}\n")
-        for figure in _figures(script, f"{title}\n{body}"):
-            path = os.path.relpath(figure, DOCS).replace(os.sep, "/")
-            parts.append(f"```{{image}} /{path}\n:alt: {title}\n:width: 100%\n```\n")
-        # The code after the docstring, folded away: the page stays readable.
-        parts.append(
-            "<details><summary>Source code</summary>\n\n"
-            f"```{{literalinclude}} /../examples/{script.name}\n"
-            f":language: python\n:lines: {code_starts}-\n```\n\n</details>\n"
-        )
-    if not parts:
-        parts.append("No example scripts yet.\n")
-    return "\n".join(parts)
+def gallery_ref(script: Path) -> str:
+    """The label sphinx-gallery gives an example's page."""
+    return f"sphx_glr_{GALLERY}_{script.name}"
 
 
 def _examples_for(match: re.Match[str]) -> str:
@@ -337,17 +311,15 @@ def _examples_for(match: re.Match[str]) -> str:
     lines = ["## Examples", ""]
     if scripts:
         lines += [
-            f"- {{ref}}`example-{script.stem}` (`examples/{script.name}`)" for script in scripts
+            f"- {{ref}}`{gallery_ref(script)}` (`examples/{script.name}`)" for script in scripts
         ]
     else:
-        lines.append("The example scripts are collected on the {doc}`/examples` page.")
+        lines.append(f"The example scripts are collected in the {{doc}}`/{GALLERY}/index`.")
     return "\n".join(lines) + "\n"
 
 
 def _fill_pages(app, docname: str, source: list[str]) -> None:
-    if docname == "examples":
-        source[0] += "\n" + gallery_markdown()
-    elif docname.startswith("user_guide/"):
+    if docname.startswith("user_guide/"):
         source[0] = _EXAMPLES_MARKER.sub(_examples_for, source[0])
     elif docname == "api":
         source[0] = source[0].replace(API_MARKER, API_TABLES)
@@ -358,10 +330,9 @@ def _fill_pages(app, docname: str, source: list[str]) -> None:
 
 
 def _always_reread(app, env, added, changed, removed) -> list[str]:
-    # These pages depend on files outside docs/ (modules, scripts, figures).
+    # These pages depend on files outside docs/ (modules, scripts).
     return [
         "api",
-        "examples",
         "index",
         *(doc for doc in env.found_docs if doc.startswith("user_guide/")),
     ]

@@ -1,4 +1,5 @@
 """A hyperparameter search on a batch cluster through dask-jobqueue (or on this machine).
+======================================================================================
 
 scikit-learn's GridSearchCV hands its fits to joblib; under
 ``joblib.parallel_config(backend="dask")`` they become tasks of a dask cluster.

@@ -1,4 +1,5 @@
 """Train one estimator on several processes (or GPUs) with torch.distributed.
+==========================================================================
 
 No parameter switches it on: a script that joins a process group before
 ``fit`` trains data-parallel. Every rank passes the same data and the same

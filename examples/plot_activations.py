@@ -1,7 +1,8 @@
 """Activation functions: the sigmoid saturates and kills gradients, ReLU does not.
+===============================================================================
 
 The sigmoid g(z) = 1 / (1 + exp(-z)) has the derivative g'(z) = g(z) (1 - g(z)),
-at most 1/4 (at z = 0) and close to 0 as soon as |z| is a few units: the unit
+at most 1/4 (at z = 0) and close to 0 as soon as :math:`|z|` is a few units: the unit
 saturates. Backpropagation multiplies one such factor per layer on the way from
 the loss back to the first layer,
 
@@ -16,10 +17,12 @@ a probability.
 
 This example draws both functions and their derivatives, measures the gradient
 norm of every layer of a deep (8 hidden layers) network of each kind by
-backpropagation, and trains both on the pass-the-class toy with the same
-optimiser: the loss curves show the sigmoid network stuck on its plateau.
+backpropagation, after one epoch of training (close to the initialisation: the
+estimator builds its network when it is fitted), and trains both on the
+pass-the-class toy with the same optimiser: the loss curves show the sigmoid
+network stuck on its plateau.
 
-    python examples/plot_activations.py [--fast] [--out examples/figures/]
+    python examples/plot_activations.py [--fast] [--out figures/]
 
 Prints the gradient norms of the first and last layers and the final losses;
 writes ``activations.png``.
@@ -61,10 +64,13 @@ def layer_gradient_norms(clf: MLPClassifier, X: np.ndarray, y: np.ndarray) -> np
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # A fixed budget of epochs is part of the lesson; no need to warn about it.
@@ -85,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     gradients, fits = {}, {}
     for activation in ("logistic", "relu"):
-        # One epoch builds the network; its gradients are those of a fresh network.
+        # The gradients of a network trained for one epoch only (fitting is what
+        # builds the network): still close to its initialisation.
         fresh = MLPClassifier(DEPTH, activation=activation, **{**common, "max_iter": 1})
         gradients[activation] = layer_gradient_norms(fresh.fit(X, y), X, y)
         fits[activation] = MLPClassifier(DEPTH, activation=activation, **common).fit(X, y)
@@ -123,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         norms = gradients[activation]
         ax.semilogy(np.arange(1, len(norms) + 1), norms, "o-", color=color, label=activation)
     ax.set_xlabel("layer (1 = input side)")
-    ax.set_ylabel(r"$|\partial L / \partial W|$ at initialisation")
+    ax.set_ylabel(r"$|\partial L / \partial W|$ after one epoch")
     ax.set_title(f"Gradients through {len(DEPTH)} hidden layers")
     ax.legend()
 
@@ -138,4 +145,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """Binary cross-entropy: classification as maximum likelihood.
+===========================================================
 
 Pass or fail is a binary target, y = 1 or 0. A classifier with a sigmoid output
 gives p_hat = P(y = 1 | x); the probability it assigns to what happened is the
@@ -18,7 +19,7 @@ about 80 % pass. The example trains an MLP on the pass-the-class toy, checks
 that its final training loss is the BCE computed by hand (and by scikit-learn's
 log_loss), and draws the loss, the probability map and the calibration.
 
-    python examples/plot_binary_cross_entropy.py [--fast] [--out examples/figures/]
+    python examples/plot_binary_cross_entropy.py [--fast] [--out figures/]
 
 Prints the BCE three ways, the accuracy and the calibration; writes
 ``binary_cross_entropy.png``.
@@ -49,10 +50,13 @@ def bce(y: np.ndarray, p_hat: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -127,4 +131,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """Overfitting and early stopping with an 80/20 split.
+===================================================
 
 The labelled data are divided into about 80 % for training and 20 % for
 validation. Every epoch lowers the training loss, J(W) = 1/n sum_i L(f(x_i; W), y_i)
@@ -16,7 +17,7 @@ and restores the best weights. The example traces both losses epoch by epoch
 with ``partial_fit``, then lets early stopping do the same job, and compares the
 two models on an independent test set.
 
-    python examples/plot_early_stopping.py [--fast] [--out examples/figures/]
+    python examples/plot_early_stopping.py [--fast] [--out figures/]
 
 Prints the best epoch and the test loss and accuracy with and without early
 stopping; writes ``early_stopping.png``.
@@ -44,10 +45,13 @@ HIDDEN = (256, 256)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -127,4 +131,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

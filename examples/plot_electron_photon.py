@@ -1,4 +1,5 @@
 """Electron or photon? Supervised learning with the figures of merit of the field.
+===============================================================================
 
 The course's supervised-learning example: each electromagnetic object is a
 feature vector x = (E, pT, eta, phi, p/E, n_tracks, R_phi, w_eta2, R_had), and
@@ -13,7 +14,7 @@ a rejection of 100 means one electron in a hundred passes. The example compares
 a cut on the single best variable (p/E: photons have no track of their own), a
 perceptron (a linear cut in the nine features) and an MLP.
 
-    python examples/plot_electron_photon.py [--fast] [--out examples/figures/]
+    python examples/plot_electron_photon.py [--fast] [--out figures/]
 
 Prints the ROC AUC and the background rejection at 30 % and 50 % photon
 efficiency of each; writes ``electron_photon.png``.
@@ -41,10 +42,13 @@ from sklearn_dlpp.plotting import plot_roc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -118,4 +122,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """An analysis with a Pipeline and GridSearchCV: event weights and the physics figure of merit.
+============================================================================================
 
 A real selection is tuned the scikit-learn way: a Pipeline (standardise the
 features, then the network) so that the scaling is learnt on the training folds
@@ -17,7 +18,7 @@ k-fold cross-validation. Two things make it a physics analysis:
   weights), the number the analysis will quote, rather than accuracy; the
   weighted ROC AUC is recorded alongside.
 
-    python examples/plot_grid_search.py [--fast] [--out examples/figures/]
+    python examples/plot_grid_search.py [--fast] [--out figures/]
 
 Prints the cross-validated scores of every setting, the best one and its
 weighted test AUC and rejection; writes ``grid_search.png``.
@@ -46,10 +47,13 @@ from sklearn_dlpp.plotting import plot_roc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -142,4 +146,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

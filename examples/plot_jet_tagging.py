@@ -1,4 +1,5 @@
 """Jet tagging: a graph network and a deep set with attention tell top jets from QCD jets.
+=======================================================================================
 
 A jet is a variable-size set of particles, each with features (here
 log(pT / pT_jet), delta_eta, delta_phi to the jet axis); their order means
@@ -9,8 +10,12 @@ architectures of the course learn from the particles directly:
 * a graph network: each particle is joined to its k = 8 nearest neighbours in
   (eta, phi); a GN block forms a message m_ji = phi_e([h_j, h_i]) on every edge
   and aggregates them with attention, a_i = sum_j alpha_ji m_ji with
-  alpha_ji = softmax_j(w . z_ji), then updates h_i' = phi_h([h_i, a_i]);
-  stacking two blocks widens each particle's receptive field;
+  alpha_ji = softmax_j(s_ji), then updates h_i' = phi_h([h_i, a_i]); stacking
+  two blocks widens each particle's receptive field. Two scores s_ji are
+  compared: a learnt linear score of the edge's own representation,
+  s_ji = w . z_ji (``aggregation="attention"``), and key-query attention,
+  s_ji = <q_i, k_j> / sqrt(d) with the receiver's query and the sender's key from
+  two MLPs (``aggregation="keyquery"``);
 * a deep set with key-query attention: no edges; every particle attends to all
   others of its jet, alpha_ij = softmax_j(<q_i, k_j> / sqrt(d)) with queries and
   keys from two MLPs, a_i = sum_j alpha_ij v_j.
@@ -18,13 +23,16 @@ architectures of the course learn from the particles directly:
 A sum over the particles (a permutation-invariant readout) and an MLP give the
 jet's score. The baseline is one physics variable, the jet mass over pT from
 the constituents, m^2 / pT^2 = sum_{i<j} z_i z_j dR_ij^2. The ROC curves show
-background (QCD) rejection against top-tagging efficiency; the last panels draw
-the attention each network puts between the particles of one top jet.
+background (QCD) rejection against top-tagging efficiency, in the CMS style of
+``mplhep`` (``--style`` picks another experiment's, ``--style none`` keeps
+matplotlib's; without mplhep installed the plots keep matplotlib's style); the
+second figure draws the attention each network puts between the particles of
+one top jet.
 
-    python examples/plot_jet_tagging.py [--fast] [--out examples/figures/]
+    python examples/plot_jet_tagging.py [--fast] [--out figures/] [--style CMS]
 
 Prints the AUC and the QCD rejection at 30 % and 50 % top efficiency of each;
-writes ``jet_tagging.png``.
+writes ``jet_tagging_roc.png`` and ``jet_tagging_attention.png``.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn_dlpp import GraphClassifier
 from sklearn_dlpp.datasets import make_jets
 from sklearn_dlpp.metrics import background_rejection
-from sklearn_dlpp.plotting import plot_graph_attention, plot_roc
+from sklearn_dlpp.plotting import HEP_STYLES, hep_style, plot_graph_attention, plot_roc
 
 MAX_PARTICLES = 40
 K = 8
@@ -59,10 +67,14 @@ def mass_over_pt(jets: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    parser.add_argument("--style", default="CMS", choices=[*HEP_STYLES, "none"])
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -81,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     models = {
         "GNN, attention": (
             GraphClassifier(hidden=32, n_blocks=2, aggregation="attention", **training),
+            graphs,
+            test_graphs,
+        ),
+        "GNN, key-query": (
+            GraphClassifier(hidden=32, n_blocks=2, aggregation="keyquery", **training),
             graphs,
             test_graphs,
         ),
@@ -105,27 +122,33 @@ def main(argv: list[str] | None = None) -> int:
         r50 = background_rejection(y_test, score, signal_efficiency=0.5)
         print(f"{name:>20} {auc:6.3f} {r30:14.1f} {r50:14.1f}")
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
-    for name, score in scores.items():
-        plot_roc(y_test, score, ax=axes[0], label=name)
-    axes[0].set_title("Top tagging: QCD rejection vs top efficiency")
+    style = None if args.style == "none" else args.style
+    with hep_style(style):
+        fig, ax = plt.subplots()  # the style's figure size
+        for name, score in scores.items():
+            plot_roc(y_test, score, ax=ax, label=name)
+        ax.legend(loc="upper right", fontsize="small", title="top vs QCD jets")
+        fig.tight_layout()
+        fig.savefig(args.out / "jet_tagging_roc.png", dpi=100)
+        plt.close(fig)
 
     # One top jet of the test set; particle marker areas follow their momentum share.
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5))
     top = int(np.flatnonzero(y_test == 1)[0])
     share = np.exp(test_jets[top, : test_graphs[top].number_of_nodes(), 0])
     sizes = 15 + 600 * share
-    for ax, (name, (clf, _, X_test)) in zip(axes[1:], models.items(), strict=True):
+    for ax, (name, (clf, _, X_test)) in zip(axes, models.items(), strict=True):
         plot_graph_attention(clf, X_test[top], ax=ax, pos_features=(1, 2), node_size=sizes)
         ax.set_xlabel("delta eta")
         ax.set_ylabel("delta phi")
         ax.set_title(f"{name}: attention in one top jet")
     fig.tight_layout()
-    fig.savefig(args.out / "jet_tagging.png", dpi=100)
+    fig.savefig(args.out / "jet_tagging_attention.png", dpi=100)
     plt.close(fig)
-    print(f"figure written to {args.out / 'jet_tagging.png'}")
+    print(f"figures written to {args.out}: jet_tagging_roc.png, jet_tagging_attention.png")
     print(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """Gradient descent and the learning rate: too small, good, too large.
+===================================================================
 
 Training looks for the weights that minimise the loss, W* = argmin_W L(W).
 Gradient descent starts from random weights and repeats
@@ -15,7 +16,7 @@ The same happens to a network: an MLP is trained on the pass-the-class toy by
 full-batch gradient descent (``solver='sgd'``, ``momentum=0``, one batch = the
 whole data set, so one epoch is one step) with three learning rates.
 
-    python examples/plot_learning_rate.py [--fast] [--out examples/figures/]
+    python examples/plot_learning_rate.py [--fast] [--out figures/]
 
 Prints the loss reached with each learning rate; writes ``learning_rate.png``.
 """
@@ -49,10 +50,13 @@ def descend(eta: float, w0: float, steps: int, w_star: float = 2.0) -> np.ndarra
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -113,4 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

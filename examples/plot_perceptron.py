@@ -1,4 +1,5 @@
 """The perceptron and its decision boundary: will I pass this class?
+=================================================================
 
 The basic unit of deep learning is the perceptron: a weighted sum of the inputs
 plus a bias, passed through a non-linear activation,
@@ -13,7 +14,7 @@ and needs both), so the perceptron can only draw the best straight line through
 it. One hidden layer of perceptrons, z_i = g(w0_i + x^T w_i), y_hat = g(v0 + z^T v),
 bends the boundary: non-linear activations give non-linear decision boundaries.
 
-    python examples/plot_perceptron.py [--fast] [--out examples/figures/]
+    python examples/plot_perceptron.py [--fast] [--out figures/]
 
 Prints the learnt weights, the boundary line and the test accuracy of both models;
 writes ``perceptron_boundary.png``.
@@ -38,10 +39,13 @@ from sklearn_dlpp.datasets import make_pass_class
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # A fixed budget of epochs is part of the lesson; no need to warn about it.
@@ -99,4 +103,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,4 +1,5 @@
 """Tracking as edge classification: which hit pairs belong to the same particle?
+=============================================================================
 
 A charged particle crossing the barrel layers of a tracker leaves one hit per
 layer along a helix. Track finding clusters the hits into tracks. As a graph
@@ -21,7 +22,7 @@ through the hits meets the beam), and the same classifier with no blocks
 Figures of merit: the edge efficiency (true edges kept / all true edges) and the
 purity (true edges kept / all edges kept) at a cut on the score.
 
-    python examples/plot_tracking.py [--fast] [--out examples/figures/]
+    python examples/plot_tracking.py [--fast] [--out figures/]
 
 Prints AUC, efficiency and purity with and without message passing; writes
 ``tracking.png``.
@@ -67,10 +68,13 @@ def efficiency_purity(y: np.ndarray, score: np.ndarray, cut: float) -> tuple[flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fast", action="store_true", help="less data and training (CI)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "figures")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=Path("figures"))
+    # Known arguments only: a notebook kernel adds its own.
+    args, _ = parser.parse_known_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -162,4 +166,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

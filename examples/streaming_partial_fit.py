@@ -1,4 +1,5 @@
 """Train on a data set larger than memory: partial_fit over chunks.
+================================================================
 
 A jet data set that would not fit in memory is read one chunk at a time; each
 chunk is one ``partial_fit`` call (one epoch over the chunk, the optimiser state

@@ -546,7 +546,7 @@ def _net_class() -> type:
     class Net(NeuralNet):
         """skorch's NeuralNet with tensor-slicing batches and an L2 penalty like scikit-learn's.
 
-        The penalty is ``alpha / 2 * sum(W**2) / sum(w_batch)`` over the weight
+        The penalty is ``alpha / 2 * sum(W**2) / sum(|w_batch|)`` over the weight
         matrices (not the biases), which is what scikit-learn's MLPs minimise.
         Under :func:`sklearn_dlpp.data_parallel` it trains data-parallel (see
         :mod:`sklearn_dlpp._distributed`). ``predict``/``predict_proba`` decode

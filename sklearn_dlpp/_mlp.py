@@ -117,8 +117,9 @@ class _BaseMLP(BaseDense):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Event weights; the loss is their weighted mean. Negative weights
-            are accepted (as produced by NLO generators); their sum must be positive.
+            Event weights; the loss is ``sum(w * L) / sum(|w|)`` per batch (the
+            weighted mean for positive weights). Negative weights are accepted
+            (as produced by NLO generators); their sum must be positive.
 
         Returns
         -------
@@ -157,7 +158,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
         Weight optimisation: torch's L-BFGS (full batch, strong Wolfe line
         search), SGD with momentum, or Adam.
     alpha : float, default=0.0001
-        L2 penalty: ``alpha / 2 * sum(W**2) / sum(w)`` is added to each batch
+        L2 penalty: ``alpha / 2 * sum(W**2) / sum(|w|)`` is added to each batch
         loss, over the weight matrices only.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``. Ignored by lbfgs.
@@ -266,7 +267,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
     Notes
     -----
     Each layer computes :math:`z^{(l+1)} = g(W^{(l)T} z^{(l)} + w_0^{(l)})`;
-    the loss is :math:`-\frac{1}{\sum w_i}\sum_i w_i [y_i\log\hat p_i +
+    the loss is :math:`-\frac{1}{\sum |w_i|}\sum_i w_i [y_i\log\hat p_i +
     (1-y_i)\log(1-\hat p_i)]` for two classes. Gradients come from
     backpropagation (autograd).
 
@@ -345,7 +346,7 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
         Weight optimisation: torch's L-BFGS (full batch, strong Wolfe line
         search), SGD with momentum, or Adam.
     alpha : float, default=0.0001
-        L2 penalty: ``alpha / 2 * sum(W**2) / sum(w)`` is added to each batch
+        L2 penalty: ``alpha / 2 * sum(W**2) / sum(|w|)`` is added to each batch
         loss, over the weight matrices only.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``. Ignored by lbfgs.
@@ -451,7 +452,7 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
 
     Notes
     -----
-    The squared-error loss is :math:`\frac{1}{2\sum w_i}\sum_i w_i
+    The squared-error loss is :math:`\frac{1}{2\sum |w_i|}\sum_i w_i
     (y_i - \hat y_i)^2` (averaged over outputs).
 
     Negative sample weights (NLO event weights) are accepted; their sum must be

@@ -30,9 +30,10 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def check_weights(sample_weight: Any, X: Any) -> np.ndarray:
     """Event weights: negative weights are allowed (HEP generators make them), a total <= 0 is not.
 
-    The loss is the weighted sum of per-event losses over the sum of weights; a
-    zero total leaves it undefined and a negative total would turn minimising
-    it into maximising the fit error.
+    The loss is the weighted sum of per-event losses over the sum of the
+    weights' absolute values (per minibatch); a zero total weight leaves the
+    weighted loss undefined and a negative total would turn minimising it into
+    maximising the fit error.
     """
     weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
     if not np.all(np.isfinite(weights)):

@@ -2,19 +2,105 @@
 
 Needs matplotlib (the ``plot`` extra); it is imported inside the functions, so
 the rest of the package works without it. Every function draws on ``ax`` (a new
-figure when None) and returns the axes it drew on.
+figure when None) and returns the axes it drew on. The looks of the LHC
+experiments (CMS, ATLAS, LHCb, ALICE) come from ``mplhep`` (the ``hep`` extra)
+through :func:`hep_style`; without it the plots keep matplotlib's style.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import importlib
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils import column_or_1d
 
-__all__ = ["plot_graph_attention", "plot_loss_curves", "plot_roc"]
+__all__ = ["HEP_STYLES", "hep_style", "plot_graph_attention", "plot_loss_curves", "plot_roc"]
+
+#: The experiments' styles :func:`hep_style` knows, and the ``mplhep.style``
+#: dictionaries they stand for.
+HEP_STYLES = {"CMS": "CMS", "ATLAS": "ATLAS", "LHCb": "LHCb2", "ALICE": "ALICE", "ROOT": "ROOT"}
+
+
+@contextlib.contextmanager
+def hep_style(style: str | None = "CMS") -> Iterator[dict[str, Any]]:
+    """Draw the figures made inside the ``with`` block in an LHC experiment's style.
+
+    A context manager around :func:`matplotlib.style.context` with the style
+    sheets of `mplhep <https://mplhep.readthedocs.io>`_, scikit-hep's plotting
+    package: fonts, tick marks on all four sides pointing in, the experiment's
+    colour cycle and legend. Every function of this module (and any matplotlib
+    code) drawn inside the block takes that look; outside it nothing changes.
+
+    Parameters
+    ----------
+    style : {"CMS", "ATLAS", "LHCb", "ALICE", "ROOT"} or None, default="CMS"
+        The experiment (or ``"ROOT"``'s own look). None keeps matplotlib's
+        current style, so that a script can take the style as an option.
+
+    Yields
+    ------
+    rc : dict
+        The matplotlib settings in force inside the block (empty for None or
+        without mplhep).
+
+    Raises
+    ------
+    ValueError
+        If ``style`` is not one of the names above.
+
+    Warns
+    -----
+    UserWarning
+        When mplhep is not installed (``pip install "sklearn-dlpp[hep]"``): the
+        plots keep matplotlib's style.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn_dlpp.plotting import hep_style, plot_roc
+    >>> with hep_style("CMS"):  # doctest: +SKIP
+    ...     ax = plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    >>> with hep_style(None) as rc:
+    ...     ax = plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    >>> rc
+    {}
+    >>> plt.close("all")
+    """
+    if style is not None and style not in HEP_STYLES:
+        msg = f"style must be one of {sorted(HEP_STYLES)} or None, got {style!r}."
+        raise ValueError(msg)
+    rc = _hep_rc(style)
+    if not rc:
+        yield rc
+        return
+    import matplotlib.pyplot as plt
+
+    with plt.style.context(rc):
+        yield rc
+
+
+def _hep_rc(style: str | None) -> dict[str, Any]:
+    """mplhep's settings for ``style``; empty for None or without mplhep (with a warning)."""
+    if style is None:
+        return {}
+    try:
+        mplhep_style = importlib.import_module("mplhep").style
+    except ImportError:
+        warnings.warn(
+            f'hep_style({style!r}) needs mplhep (pip install "sklearn-dlpp[hep]"); '
+            "the plots keep matplotlib's style.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return {}
+    return dict(getattr(mplhep_style, HEP_STYLES[style]))
 
 
 def _axes(ax: Any) -> Any:

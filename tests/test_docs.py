@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 pytest.importorskip("sphinx")
 pytest.importorskip("numpydoc")
 pytest.importorskip("myst_parser")
+pytest.importorskip("sphinx_gallery")
+pytest.importorskip("pydata_sphinx_theme")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -59,8 +62,56 @@ def test_user_guide_formulas_go_to_mathjax(html):
     assert r"\[" in page
 
 
+# Shown in the gallery without being run: they start processes or a cluster.
+NOT_RUN = {"ddp_torchrun", "dask_jobqueue_search"}
+
+
 def test_every_example_script_is_in_the_gallery(html):
-    page = (html / "examples.html").read_text(encoding="utf-8")
+    index = (html / "auto_examples" / "index.html").read_text(encoding="utf-8")
     scripts = sorted((ROOT / "examples").glob("*.py"))
-    missing = [s.name for s in scripts if f'id="example-{s.stem.replace("_", "-")}"' not in page]
-    assert not missing
+    assert len(scripts) >= 12
+    for script in scripts:
+        assert f'href="{script.stem}.html"' in index, script.name
+        page = (html / "auto_examples" / f"{script.stem}.html").read_text(encoding="utf-8")
+        # The script and its notebook to download.
+        assert f"{script.stem}.py" in page
+        assert f"{script.stem}.ipynb" in page
+
+
+def test_every_run_example_shows_its_figures_and_a_thumbnail(html):
+    """The build ran the examples (fast mode) and their PNGs are in their pages."""
+    for script in sorted((ROOT / "examples").glob("*.py")):
+        page = (html / "auto_examples" / f"{script.stem}.html").read_text(encoding="utf-8")
+        figure = f"sphx_glr_{script.stem}_001.png"
+        if script.stem in NOT_RUN:
+            assert figure not in page
+            continue
+        assert figure in page, f"{script.name}: no figure in its gallery page"
+        assert (html / "_images" / figure).stat().st_size > 1000
+        assert (html / "_images" / f"sphx_glr_{script.stem}_thumb.png").exists()
+
+
+def test_api_pages_link_the_examples_that_use_them(html):
+    page = (html / "api" / "sklearn_dlpp.GraphClassifier.html").read_text(encoding="utf-8")
+    assert "Examples using" in page
+    assert "auto_examples/plot_jet_tagging.html" in page
+    page = (html / "api" / "sklearn_dlpp.datasets.make_tracks.html").read_text(encoding="utf-8")
+    assert "auto_examples/plot_tracking.html" in page
+
+
+def test_user_guide_examples_sections_link_the_gallery(html):
+    page = (html / "user_guide" / "graph_networks.html").read_text(encoding="utf-8")
+    assert "../auto_examples/plot_jet_tagging.html" in page
+
+
+def test_the_theme_is_pydata(html):
+    assert "pydata-sphinx-theme" in (html / "index.html").read_text(encoding="utf-8")
+
+
+def test_readme_shows_the_gallery_roc_picture():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert images == ["docs/images/jet_tagging_roc.png"]
+    picture = ROOT / images[0]
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert picture.stat().st_size > 10_000

@@ -10,7 +10,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_dlpp import GraphClassifier, MLPClassifier, MLPRegressor, NodeClassifier
-from sklearn_dlpp.plotting import plot_graph_attention, plot_loss_curves, plot_roc
+from sklearn_dlpp.plotting import (
+    HEP_STYLES,
+    hep_style,
+    plot_graph_attention,
+    plot_loss_curves,
+    plot_roc,
+)
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -230,3 +236,50 @@ def test_attention_plot_refuses_what_has_no_attention(stars):
     ).fit(graphs, y)
     with pytest.raises(ValueError, match="two feature columns"):
         plot_graph_attention(attention, graphs[0], pos_features=(0,))
+
+
+# ------------------------------------------------------------------ HEP styles
+@pytest.mark.parametrize("style", sorted(HEP_STYLES))
+def test_hep_style_applies_mplhep_inside_the_block_only(style):
+    mplhep = pytest.importorskip("mplhep")
+    expected = getattr(mplhep.style, HEP_STYLES[style])
+    before = dict(matplotlib.rcParams)
+    with hep_style(style) as rc:
+        assert rc == dict(expected)
+        ax = plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+        for key, value in expected.items():
+            assert matplotlib.rcParams[key] == matplotlib.rcParams.validate[key](value), key
+    # Drawn in the style: the ROC curve takes the first colour of its cycle.
+    cycle = matplotlib.rcParams.validate["axes.prop_cycle"](
+        expected.get("axes.prop_cycle", before["axes.prop_cycle"])
+    )
+    curve_colour = matplotlib.colors.to_hex(ax.lines[-1].get_color())
+    assert curve_colour == matplotlib.colors.to_hex(cycle.by_key()["color"][0])
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_hep_style_without_mplhep_warns_and_keeps_the_plots_as_they_are(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "mplhep", None)  # import fails
+    before = dict(matplotlib.rcParams)
+    style = hep_style("CMS")
+    with pytest.warns(UserWarning, match=r"needs mplhep .*sklearn-dlpp\[hep\]"):
+        rc = style.__enter__()
+    assert rc == {}
+    assert dict(matplotlib.rcParams) == before
+    plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])
+    style.__exit__(None, None, None)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_hep_style_none_is_matplotlib_as_it_is(recwarn):
+    before = dict(matplotlib.rcParams)
+    with hep_style(None) as rc:
+        assert rc == {}
+        assert dict(matplotlib.rcParams) == before
+    assert not recwarn.list
+
+
+def test_hep_style_refuses_an_unknown_experiment():
+    style = hep_style("cms")
+    with pytest.raises(ValueError, match=r"style must be one of .*'CMS'.* got 'cms'"):
+        style.__enter__()

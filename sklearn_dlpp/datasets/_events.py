@@ -1,4 +1,4 @@
-"""Collision events with jets, electrons, muons and photons: a ZH -> llbb-like signal."""
+"""Toy collision events with jets, electrons, muons and photons: typed objects, two classes."""
 
 from __future__ import annotations
 
@@ -54,13 +54,19 @@ def _split(values: np.ndarray, owner: np.ndarray, n: int) -> list[np.ndarray]:
     prefer_skip_nested_validation=True,
 )
 def make_events(n_samples=1000, *, signal_fraction=0.5, as_graphs=False, random_state=None):
-    """Collision events with four kinds of objects: a ZH -> l l b b signal vs background.
+    """Toy collision events with four kinds of objects, for typed graph networks.
 
     Every event holds jets, electrons, muons and photons, each kind with its own
     features. The first four columns of every kind are the common four-vector
     ``(pt, eta, phi, energy)``; jets add a b-tag score, leptons their charge and
-    isolation. The classes differ mostly in these kind-specific features and in
-    the lepton flavours (the kinds themselves), hardly in the four-vectors: a
+    isolation. The signal's labels follow ZH -> l l b b (a same-flavour,
+    opposite-charge lepton pair, two b-like jets, isolated leptons), but no
+    kinematics of a decay is generated: every object is drawn on its own, so
+    there is no ``m_ll`` peak at the Z mass and no ``m_bb`` peak at the Higgs
+    mass, and the background is no particular process (not a model of top pairs:
+    its leptons have independent flavours and charges and only a quarter of its
+    jets look like b jets). The classes differ in the kind-specific features and
+    in the lepton flavours (the kinds themselves), hardly in the four-vectors: a
     model that sees only the four-vectors of untyped objects does little better
     than chance, a model with one encoder per kind separates them well.
 
@@ -91,12 +97,13 @@ def make_events(n_samples=1000, *, signal_fraction=0.5, as_graphs=False, random_
     [-2.5, 2.5] and phi flat, in both classes; signal leptons and jets are 10 %
     harder (the only four-vector difference). Photons: Poisson(0.4) per event.
 
-    - Signal (``ZH``, ``Z -> l+ l-``, ``H -> b b``): two leptons of one flavour
-      (electrons or muons, half each) and opposite charges; two b jets, each
-      b-like (b-tag ~ Beta(6, 1.5)) with probability 0.8, else light (Beta(1.2, 6));
-      Poisson(0.8) light jets.
-    - Background (top pairs and fakes): two leptons of independent flavours and
-      charges; 2 + Poisson(0.8) jets, each b-like with probability 0.25.
+    - Signal (labelled after ``ZH``, ``Z -> l+ l-``, ``H -> b b``): two leptons
+      of one flavour (electrons or muons, half each) and opposite charges; two
+      b jets, each b-like (b-tag ~ Beta(6, 1.5)) with probability 0.8, else
+      light (Beta(1.2, 6)); Poisson(0.8) light jets.
+    - Background: two leptons of independent flavours and charges (same-sign
+      pairs in half the events, same flavour in half); 2 + Poisson(0.8) jets,
+      each b-like with probability 0.25.
 
     A lepton's isolation (the energy around it, relative to its pT) is
     Exp(0.03) when isolated and Exp(0.3) inside a jet, which happens to 10 % of

@@ -101,11 +101,12 @@ def make_jets(
       top mass, and a softer one (``z`` in [0.01, 0.2]) at a smaller angle
       (angular ordering). A QCD jet of top-like mass is two-pronged.
 
-    Each prong fragments into ``1 + Poisson(2.2 ln(1 + E / 5 GeV))`` particles
-    sharing its ``pT`` as Gamma(0.8) variates and spread around the prong axis by
-    ``0.03 / sqrt(relative share)`` (soft particles wider). The underlying event
-    adds Poisson(4) particles (``pT ~ 0.5 + Exp(1)`` GeV, more when a jet would
-    have fewer than 10 particles) spread over ``Delta R < 0.8``. Particles below
+    Each prong fragments into ``1 + Poisson(2.2 ln(1 + pT / 5 GeV))`` particles,
+    ``pT`` the prong's transverse momentum, sharing it as Gamma(0.8) variates
+    and spread around the prong axis by ``0.03 / sqrt(relative share)`` (soft
+    particles wider). The underlying event adds Poisson(4) particles (``pT ~ 0.5
+    + Exp(1)`` GeV, more when a jet would have fewer than 10 particles) spread
+    over ``Delta R < 0.8``. Particles below
     0.5 GeV are raised to it. Three particle types are drawn independently of
     the class, so the type column carries no information here.
 

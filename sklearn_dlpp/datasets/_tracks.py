@@ -88,12 +88,12 @@ def make_tracks(
     cm, each 2 m long, so forward tracks leave the barrel early. ``pT`` follows
     ``pt_min * (1 + Pareto(2))``, ``eta`` is uniform in ``|eta| < 1.5``, the
     vertex ``z_0`` spreads by 5 cm, and 70 % of the tracks of an event fly in a
-    jet (spread 0.12 in ``phi`` and ``eta``), so hits crowd. A layer records a
-    crossing with probability 0.97, with resolutions 30 um in ``r phi`` and
-    100 um in ``z``.
+    jet (a normal spread of 0.06 in ``phi`` and ``eta`` around its axis), so
+    hits crowd. A layer records a crossing with probability 0.97, with
+    resolutions 30 um in ``r phi`` and 100 um in ``z``.
 
     Candidate edges join hits ``1`` (inner) and ``2`` (outer) on adjacent layers
-    with ``|phi_2 - phi_1| <= 1.2 * 0.3 B (r_2 - r_1) / (2 pt_min)`` (the bending
+    with ``|phi_2 - phi_1| <= 1.5 * 0.3 B (r_2 - r_1) / (2 pt_min)`` (the bending
     of the softest track, loosened) and a line through them that meets the beam
     within ``|z_0| < 30`` cm. Pairs from different tracks in a jet pass these
     cuts too; telling them apart needs the curvature and the ``z`` slope to be
