@@ -1,8 +1,8 @@
 """Train one estimator on several processes (or GPUs) with torch.distributed.
 ==========================================================================
 
-No parameter switches it on: a script that joins a process group before
-``fit`` trains data-parallel. Every rank passes the same data and the same
+A script that joins a process group and fits inside ``with data_parallel():``
+trains data-parallel. Every rank passes the same data and the same
 ``random_state``; each takes its shard of every epoch, gradients are averaged
 by DistributedDataParallel, and all ranks end with the same weights. The
 optimiser steps see ``batch_size`` samples in all, as in one process.
@@ -37,7 +37,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from sklearn_dlpp import GraphClassifier, MLPClassifier
+from sklearn_dlpp import GraphClassifier, MLPClassifier, data_parallel
 
 
 def data(fast: bool) -> dict:
@@ -91,7 +91,8 @@ def rank_main(args) -> None:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(backend)
     try:
-        parallel = fit_and_score(args.fast)
+        with data_parallel():
+            parallel = fit_and_score(args.fast)
         # Every rank holds the same weights: check it on rank 0.
         weights = [torch.empty_like(parallel["mlp"]["first_weight"]) for _ in range(world_size)]
         dist.all_gather_object(weights, parallel["mlp"]["first_weight"])

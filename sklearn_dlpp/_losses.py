@@ -39,7 +39,7 @@ def mean_loss(kind: str, raw: Tensor, y: Tensor) -> Tensor:
 
 
 class WeightedLoss(nn.Module):
-    """Weighted sum of :func:`per_sample_loss`, normalised by the sum of the weights' absolute values."""
+    """Weighted sum of :func:`per_sample_loss` over the sum of the weights' absolute values."""
 
     def __init__(self, kind: str = "squared_error") -> None:
         super().__init__()
