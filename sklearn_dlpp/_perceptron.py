@@ -58,20 +58,22 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
     device : str, default='auto'
         'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'.
     verbose : bool, default=False
-        Print one line per epoch.
+        Print scikit-learn's progress lines (``Iteration N, loss = ...``).
     callbacks : list of skorch callbacks or None, default=None
-        Passed to the skorch training engine.
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the training.
+        Callbacks of skorch, sent its whole protocol (``EpochScoring``,
+        ``EarlyStopping``, ``ProgressBar`` ... work as on a skorch net).
+    dtype : {'float32', 'float64'} or None, default=None
+        Precision of the training: that of X when None (float32 X trains in
+        float32, anything else in float64), as scikit-learn's estimators.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        The weights :math:`w`.
+        The weights :math:`w`: the network's own (edit in place or assign).
     intercept_ : ndarray of shape (1,) or (n_classes,)
-        The bias :math:`w_0`.
+        The bias :math:`w_0` (live, like ``coef_``).
     loss_curve_ : list of float
         Loss of each epoch.
     n_iter_ : int
