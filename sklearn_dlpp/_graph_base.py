@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -168,10 +169,14 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             k=self.k,
             knn_features=self.knn_features,
             n_node_features=self.n_node_features_ if fitted else None,
-            n_edge_features=self.n_edge_features_ if fitted and self.edge_features else None,
+            n_edge_features=(
+                self.n_edge_features_
+                if fitted and (self.edge_features or isinstance(X, GraphBatch))
+                else None
+            ),
             node_kind=self.node_kind,
             # fitted kinds only for typed X: untyped X gets the mismatch error below
-            kinds=self._fitted_kinds() if fitted and is_typed(X, self.node_kind) else None,
+            kinds=self._fitted_kinds() if fitted and _typed_input(X, self.node_kind) else None,
         )
         if fitted and (batch.kinds is None) != (self._fitted_kinds() is None):
             fitted_on = "untyped samples" if batch.kinds is not None else "typed nodes (kinds)"
@@ -316,6 +321,29 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             y = column_or_1d(y, warn=True)
         return y
 
+    def _row_weights(self, X: Any, sample_weight: Any, batch: GraphBatch) -> np.ndarray | None:
+        """Weights per row: one per graph (repeated over its nodes or edges), or one per row."""
+        if sample_weight is None:
+            return None
+        if self._level == "graph" or _one_per_graph(sample_weight):
+            graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
+            return self._per_row(graph_weights, batch)
+        try:
+            weights = self._level_targets(X, sample_weight, batch)
+        except (TypeError, ValueError) as error:
+            msg = (
+                f"sample_weight holds one weight per graph or one array of {self._level} "
+                f"weights per graph; as the latter: {error}"
+            )
+            raise ValueError(msg) from None
+        if weights.ndim != 1:
+            msg = (
+                f"sample_weight needs one number per {self._level}; got {weights.shape[1:]} "
+                f"values per {self._level}."
+            )
+            raise ValueError(msg)
+        return check_weights(weights, np.empty((len(weights), 0)))
+
     def _level_ptr(self, batch: GraphBatch) -> Tensor | None:
         return {"node": batch.node_ptr, "edge": batch.target_ptr}.get(self._level)
 
@@ -334,9 +362,8 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
         batch = self._pack(X, fitted=not first)
         labels = self._level_targets(X, y, batch)
-        uniform = sample_weight is None
-        graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
-        row_weights = self._per_row(graph_weights, batch)
+        row_weights = self._row_weights(X, sample_weight, batch)
+        uniform = row_weights is None
         targets = self._encode_targets(
             labels, first=first, incremental=incremental, classes=classes
         )
@@ -417,6 +444,24 @@ class BaseGraphEstimator(BaseNeuralEstimator):
                 None if self._fitted_kinds() is None else self.n_kind_features_.tolist()
             ),
         )
+
+
+def _typed_input(X: Any, node_kind: Any) -> bool:
+    """Whether X brings typed nodes: typed samples, or a batch packed from them."""
+    if isinstance(X, GraphBatch):
+        return X.kinds is not None
+    return is_typed(X, node_kind)
+
+
+def _one_per_graph(sample_weight: Any) -> bool:
+    """Whether sample_weight holds one number per graph (else one array per graph)."""
+    if isinstance(sample_weight, str):
+        return False
+    if isinstance(sample_weight, np.ndarray) and sample_weight.dtype != object:
+        return sample_weight.ndim <= 1
+    if not hasattr(sample_weight, "__iter__"):
+        return True
+    return all(np.ndim(w) == 0 and not isinstance(w, Mapping) for w in sample_weight)
 
 
 def _rows(ptr: Tensor | None, graphs: np.ndarray) -> np.ndarray:
