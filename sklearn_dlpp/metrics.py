@@ -14,8 +14,8 @@ import numpy as np
 from sklearn.metrics import get_scorer, make_scorer, roc_curve
 from sklearn.pipeline import Pipeline
 from sklearn.utils import column_or_1d
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
 __all__ = [

@@ -141,7 +141,9 @@ class GraphBatch:
         key = torch.as_tensor(np.asarray(index))
         if key.dtype == torch.bool:
             if key.shape != (self.n_graphs,):
-                msg = f"A boolean index needs {self.n_graphs} entries, got shape {tuple(key.shape)}."
+                msg = (
+                    f"A boolean index needs {self.n_graphs} entries, got shape {tuple(key.shape)}."
+                )
                 raise IndexError(msg)
             return self.select(positions[key])
         if key.numel() and (key.dtype.is_floating_point or key.dtype.is_complex):
