@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -45,7 +46,12 @@ GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     "knn_features": [Integral, str, list, tuple, None],
     "standardize": ["boolean"],
     "node_kind": [str, None],
+    "early_stopping": ["boolean", StrOptions({"auto"})],
 }
+
+# early_stopping="auto" holds out graphs when the training rows (graphs, nodes or
+# labelled edges: what the loss counts) reach this number; see docs/benchmarks.md.
+AUTO_EARLY_STOPPING_ROWS = 1000
 
 
 class RowsByGraph:
@@ -114,7 +120,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         tol=1e-4,
         verbose=False,
         warm_start=False,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
@@ -356,7 +362,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None):
-        if self.early_stopping and incremental:
+        if self.early_stopping is True and incremental:
             msg = "partial_fit does not support early_stopping=True"
             raise ValueError(msg)
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
@@ -382,9 +388,13 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         batch = self._standardized(batch)
 
         ptr = self._level_ptr(batch)
+        if first or not hasattr(self, "early_stopping_"):
+            self.early_stopping_ = self._resolve_early_stopping(
+                len(labels), batch.n_graphs, incremental
+            )
         valid = None
         train_graphs = np.arange(batch.n_graphs)
-        if self.early_stopping:
+        if self.early_stopping_:
             train_graphs, valid_graphs = self._split(labels, batch.n_graphs)
             valid_rows = _rows(ptr, valid_graphs)
             valid = (
@@ -400,8 +410,19 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             self._indexable(targets[train_rows], train_ptr),
             None if uniform else self._indexable(row_weights[train_rows], train_ptr),
         )
-        self._train(train, valid, self.n_node_features_, targets.shape[1], incremental=incremental)
+        with _early_stopping_resolved(self):
+            self._train(
+                train, valid, self.n_node_features_, targets.shape[1], incremental=incremental
+            )
         return self
+
+    def _resolve_early_stopping(self, n_rows: int, n_graphs: int, incremental: bool) -> bool:
+        """early_stopping as a bool: 'auto' is on for large enough training sets."""
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        # As train_test_split counts the held-out graphs; fewer than 2 cannot be scored.
+        n_valid = int(np.ceil(self.validation_fraction * n_graphs))
+        return not incremental and n_valid >= 2 and n_rows >= AUTO_EARLY_STOPPING_ROWS
 
     def _indexable(self, values: np.ndarray, ptr: Tensor | None) -> Tensor | RowsByGraph:
         tensor = torch.as_tensor(values, dtype=torch.float32).to(self.device_)
@@ -444,6 +465,21 @@ class BaseGraphEstimator(BaseNeuralEstimator):
                 None if self._fitted_kinds() is None else self.n_kind_features_.tolist()
             ),
         )
+
+
+@contextmanager
+def _early_stopping_resolved(estimator: BaseGraphEstimator) -> Iterator[None]:
+    """Let the shared training loop see early_stopping as the bool it resolved to.
+
+    The loop reads the parameter itself; 'auto' would read as True there. The
+    parameter is put back afterwards, so that get_params (and clone) still say 'auto'.
+    """
+    given = estimator.early_stopping
+    estimator.early_stopping = estimator.early_stopping_
+    try:
+        yield
+    finally:
+        estimator.early_stopping = given
 
 
 def _typed_input(X: Any, node_kind: Any) -> bool:
