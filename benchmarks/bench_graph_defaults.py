@@ -112,7 +112,7 @@ def tracks(n: int) -> dict:
 
 
 DATA = {"jets": jets, "Zmumu": zmumu, "HZZ MET": hzz_met, "tracks": tracks}
-SIZES = {"jets": 4000, "Zmumu": 2304, "HZZ MET": 2421, "tracks": 200}
+SIZES = {"jets": 3000, "Zmumu": 2304, "HZZ MET": 2421, "tracks": 200}
 
 
 def _index(X, index):
