@@ -58,11 +58,16 @@ def test_auto_stays_off_for_partial_fit_and_explicit_values_hold():
 def test_validation_score_is_minus_the_weighted_log_loss(n_classes):
     X, _ = _sets(60, 3)
     y = np.arange(60) % n_classes
-    clf = GraphClassifier(**TINY).fit(X, y)
     weights = np.random.default_rng(0).uniform(0.1, 2.0, size=60)
-    raw = clf._raw(X)
+    clf = GraphClassifier(**TINY).fit(X, y)
     expected = -log_loss(y, clf.predict_proba(X), sample_weight=weights)
-    assert clf._score_raw(raw, y, weights) == pytest.approx(expected, rel=1e-9)
+    assert clf._score_raw(clf._raw(X), y, weights) == pytest.approx(expected, rel=1e-9)
+    node_y = np.arange(180) % n_classes
+    nodes = NodeClassifier(**TINY).fit(X, list(node_y.reshape(60, 3)))
+    weights = np.repeat(weights, 3)
+    proba = np.concatenate(nodes.predict_proba(X))
+    expected = -log_loss(node_y, proba, sample_weight=weights)
+    assert nodes._score_raw(nodes._raw(X), node_y, weights) == pytest.approx(expected, rel=1e-9)
 
 
 def test_early_stopping_keeps_the_epoch_of_best_validation_loss():
