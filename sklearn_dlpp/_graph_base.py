@@ -388,10 +388,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         batch = self._standardized(batch)
 
         ptr = self._level_ptr(batch)
-        if first or not hasattr(self, "early_stopping_"):
-            self.early_stopping_ = self._resolve_early_stopping(
-                len(labels), batch.n_graphs, incremental
-            )
+        if incremental and self.early_stopping == "auto":
+            self._stop_holding_out()
+        elif first or not hasattr(self, "early_stopping_"):
+            self.early_stopping_ = self._resolve_early_stopping(len(labels), batch.n_graphs)
         valid = None
         train_graphs = np.arange(batch.n_graphs)
         if self.early_stopping_:
@@ -416,13 +416,22 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             )
         return self
 
-    def _resolve_early_stopping(self, n_rows: int, n_graphs: int, incremental: bool) -> bool:
-        """early_stopping as a bool: 'auto' is on for large enough training sets."""
+    def _resolve_early_stopping(self, n_rows: int, n_graphs: int) -> bool:
+        """early_stopping as a bool for fit: 'auto' is on for large enough training sets."""
         if self.early_stopping != "auto":
             return bool(self.early_stopping)
         # As train_test_split counts the held-out graphs; fewer than 2 cannot be scored.
         n_valid = int(np.ceil(self.validation_fraction * n_graphs))
-        return not incremental and n_valid >= 2 and n_rows >= AUTO_EARLY_STOPPING_ROWS
+        return n_valid >= 2 and n_rows >= AUTO_EARLY_STOPPING_ROWS
+
+    def _stop_holding_out(self) -> None:
+        """partial_fit with 'auto': no held-out graphs, also after a fit that held some out."""
+        if getattr(self, "early_stopping_", False) and getattr(self, "best_loss_", 0) is None:
+            # The training loop then tracks the training loss, which a fit with early
+            # stopping left unset.
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
+            self._no_improvement_count = 0
+        self.early_stopping_ = False
 
     def _indexable(self, values: np.ndarray, ptr: Tensor | None) -> Tensor | RowsByGraph:
         tensor = torch.as_tensor(values, dtype=torch.float32).to(self.device_)

@@ -48,6 +48,12 @@ def test_auto_stays_off_for_partial_fit_and_explicit_values_hold():
     assert streamed.validation_scores_ is None
     assert GraphRegressor(**TINY, early_stopping=False).fit(X, y).early_stopping_ is False
     X_small, y_small = _sets(40, 1)
+    # partial_fit after a fit that held graphs out: plain epochs on all the chunk.
+    fitted = GraphClassifier(**TINY).fit(X, y)
+    assert fitted.early_stopping_ is True
+    fitted.partial_fit(X, y)
+    assert fitted.early_stopping_ is False
+    assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_) + 1
     forced = GraphClassifier(**TINY, early_stopping=True).fit(X_small, y_small)
     assert forced.early_stopping_ is True
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
