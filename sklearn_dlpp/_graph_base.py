@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -45,7 +47,12 @@ GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     "knn_features": [Integral, str, list, tuple, None],
     "standardize": ["boolean"],
     "node_kind": [str, None],
+    "early_stopping": ["boolean", StrOptions({"auto"})],
 }
+
+# early_stopping="auto" holds out graphs when the training rows (graphs, nodes or
+# labelled edges: what the loss counts) reach this number; see docs/benchmarks.md.
+AUTO_EARLY_STOPPING_ROWS = 1000
 
 
 class RowsByGraph:
@@ -116,7 +123,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         tol=1e-4,
         verbose=False,
         warm_start=False,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="auto",
@@ -171,10 +178,14 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             k=self.k,
             knn_features=self.knn_features,
             n_node_features=self.n_node_features_ if fitted else None,
-            n_edge_features=self.n_edge_features_ if fitted and self.edge_features else None,
+            n_edge_features=(
+                self.n_edge_features_
+                if fitted and (self.edge_features or isinstance(X, GraphBatch))
+                else None
+            ),
             node_kind=self.node_kind,
             # fitted kinds only for typed X: untyped X gets the mismatch error below
-            kinds=self._fitted_kinds() if fitted and is_typed(X, self.node_kind) else None,
+            kinds=self._fitted_kinds() if fitted and _typed_input(X, self.node_kind) else None,
         )
         if fitted and (batch.kinds is None) != (self._fitted_kinds() is None):
             fitted_on = "untyped samples" if batch.kinds is not None else "typed nodes (kinds)"
@@ -319,6 +330,29 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             y = column_or_1d(y, warn=True)
         return y
 
+    def _row_weights(self, X: Any, sample_weight: Any, batch: GraphBatch) -> np.ndarray | None:
+        """Weights per row: one per graph (repeated over its nodes or edges), or one per row."""
+        if sample_weight is None:
+            return None
+        if self._level == "graph" or _one_per_graph(sample_weight):
+            graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
+            return self._per_row(graph_weights, batch)
+        try:
+            weights = self._level_targets(X, sample_weight, batch)
+        except (TypeError, ValueError) as error:
+            msg = (
+                f"sample_weight holds one weight per graph or one array of {self._level} "
+                f"weights per graph; as the latter: {error}"
+            )
+            raise ValueError(msg) from None
+        if weights.ndim != 1:
+            msg = (
+                f"sample_weight needs one number per {self._level}; got {weights.shape[1:]} "
+                f"values per {self._level}."
+            )
+            raise ValueError(msg)
+        return check_weights(weights, np.empty((len(weights), 0)))
+
     def _level_ptr(self, batch: GraphBatch) -> Tensor | None:
         return {"node": batch.node_ptr, "edge": batch.target_ptr}.get(self._level)
 
@@ -331,15 +365,14 @@ class BaseGraphEstimator(BaseNeuralEstimator):
 
     # -------------------------------------------------------------------- fit
     def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool, classes: Any = None):
-        if self.early_stopping and incremental:
+        if self.early_stopping is True and incremental:
             msg = "partial_fit does not support early_stopping=True"
             raise ValueError(msg)
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
         batch = self._pack(X, fitted=not first)
         labels = self._level_targets(X, y, batch)
-        uniform = sample_weight is None
-        graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
-        row_weights = self._per_row(graph_weights, batch)
+        row_weights = self._row_weights(X, sample_weight, batch)
+        uniform = row_weights is None
         targets = self._encode_targets(
             labels, first=first, incremental=incremental, classes=classes
         )
@@ -358,9 +391,13 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         batch = self._standardized(batch)
 
         ptr = self._level_ptr(batch)
+        if incremental and self.early_stopping == "auto":
+            self._stop_holding_out()
+        elif first or not hasattr(self, "early_stopping_"):
+            self.early_stopping_ = self._resolve_early_stopping(len(labels), batch.n_graphs)
         valid = None
         train_graphs = np.arange(batch.n_graphs)
-        if self.early_stopping:
+        if self.early_stopping_:
             train_graphs, valid_graphs = self._split(labels, batch.n_graphs)
             valid_rows = _rows(ptr, valid_graphs)
             valid = TrainingData(
@@ -378,8 +415,28 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             None if uniform else self._indexable(row_weights[train_rows], train_ptr),
             labels[train_rows],
         )
-        self._train(train, valid, self.n_node_features_, targets.shape[1], incremental=incremental)
+        with _early_stopping_resolved(self):
+            self._train(
+                train, valid, self.n_node_features_, targets.shape[1], incremental=incremental
+            )
         return self
+
+    def _resolve_early_stopping(self, n_rows: int, n_graphs: int) -> bool:
+        """early_stopping as a bool for fit: 'auto' is on for large enough training sets."""
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        # As train_test_split counts the held-out graphs; fewer than 2 cannot be scored.
+        n_valid = int(np.ceil(self.validation_fraction * n_graphs))
+        return n_valid >= 2 and n_rows >= AUTO_EARLY_STOPPING_ROWS
+
+    def _stop_holding_out(self) -> None:
+        """partial_fit with 'auto': no held-out graphs, also after a fit that held some out."""
+        if getattr(self, "early_stopping_", False) and getattr(self, "best_loss_", 0) is None:
+            # The training loop then tracks the training loss, which a fit with early
+            # stopping left unset.
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
+            self._no_improvement_count = 0
+        self.early_stopping_ = False
 
     def _indexable(self, values: np.ndarray, ptr: Tensor | None) -> Tensor | RowsByGraph:
         tensor = torch.as_tensor(values, dtype=torch.float32).to(self.device_)
@@ -422,6 +479,39 @@ class BaseGraphEstimator(BaseNeuralEstimator):
                 None if self._fitted_kinds() is None else self.n_kind_features_.tolist()
             ),
         )
+
+
+@contextmanager
+def _early_stopping_resolved(estimator: BaseGraphEstimator) -> Iterator[None]:
+    """Let the shared training loop see early_stopping as the bool it resolved to.
+
+    The loop reads the parameter itself; 'auto' would read as True there. The
+    parameter is put back afterwards, so that get_params (and clone) still say 'auto'.
+    """
+    given = estimator.early_stopping
+    estimator.early_stopping = estimator.early_stopping_
+    try:
+        yield
+    finally:
+        estimator.early_stopping = given
+
+
+def _typed_input(X: Any, node_kind: Any) -> bool:
+    """Whether X brings typed nodes: typed samples, or a batch packed from them."""
+    if isinstance(X, GraphBatch):
+        return X.kinds is not None
+    return is_typed(X, node_kind)
+
+
+def _one_per_graph(sample_weight: Any) -> bool:
+    """Whether sample_weight holds one number per graph (else one array per graph)."""
+    if isinstance(sample_weight, str):
+        return False
+    if isinstance(sample_weight, np.ndarray) and sample_weight.dtype != object:
+        return sample_weight.ndim <= 1
+    if not hasattr(sample_weight, "__iter__"):
+        return True
+    return all(np.ndim(w) == 0 and not isinstance(w, Mapping) for w in sample_weight)
 
 
 def _rows(ptr: Tensor | None, graphs: np.ndarray) -> np.ndarray:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
-from sklearn.base import _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 
 from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs, check_weights
+from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 from sklearn_dlpp.graph import split_edges, split_nodes
 
 _PARAMETERS_DOC = """
@@ -71,9 +72,17 @@ _PARAMETERS_DOC = """
         Print one line per epoch.
     warm_start : bool, default=False
         Start ``fit`` from the previous weights.
-    early_stopping : bool, default=False
+    early_stopping : bool or 'auto', default='auto'
         Hold out ``validation_fraction`` of the graphs, stop after
-        ``n_iter_no_change`` epochs without improvement, restore the best weights.
+        ``n_iter_no_change`` epochs without improvement of the validation
+        score, restore the weights of the best epoch. 'auto' does so when the
+        training data holds at least 1,000 rows (graphs for graph-level
+        estimators, nodes or labelled edges for node and edge classifiers) and
+        the held-out fraction at least 2 graphs, as
+        ``HistGradientBoostingClassifier`` does above its size; ``partial_fit``
+        never holds data out. Networks of tens of thousands of weights overfit
+        a few thousand graphs within the default ``max_iter``: the measured
+        effect is in the user guide's benchmarks.
     validation_fraction : float, default=0.1
         Fraction of graphs held out for early stopping.
     n_iter_no_change : int, default=10
@@ -107,10 +116,14 @@ _ATTRIBUTES_DOC = """
         another kind at predict time raises a ValueError.
     n_kind_features_ : ndarray of int or None
         Features of each kind in ``kinds_``.
+    early_stopping_ : bool
+        Whether this fit held graphs out and stopped early (``early_stopping``
+        resolved; kept by ``warm_start`` and ``partial_fit``).
     loss_curve_ : list of float
         Training loss of each epoch.
     validation_scores_ : list of float or None
-        Validation score of each epoch with early stopping.
+        Validation score of each epoch with early stopping: minus the
+        (weighted) log-loss for classifiers, :math:`R^2` for regressors.
     best_validation_score_, best_loss_ : float or None
         As in scikit-learn's MLPs.
     n_iter_ : int
@@ -138,7 +151,25 @@ _NOTES_DOC = """
 """
 
 
-class GraphClassifier(ClassifierOutputs, BaseGraphEstimator):
+class _LogLossValidation:
+    """Classifiers whose early stopping watches the validation log-loss, not the accuracy.
+
+    The accuracy of a few hundred held-out graphs moves in steps and stops
+    improving long before the probabilities do (measured: docs/benchmarks.md).
+    """
+
+    def _score_raw(self, raw: np.ndarray, y: Any, sample_weight: Any) -> float:
+        targets = self._label_binarizer.transform(y).astype(np.float64)
+        if self.out_activation_ == "softmax":
+            log_p = raw - np.logaddexp.reduce(raw, axis=1, keepdims=True)
+            losses = -(targets * log_p).sum(axis=1)
+        else:
+            targets = targets.reshape(raw.shape)
+            losses = (np.logaddexp(0.0, raw) - targets * raw).sum(axis=1)
+        return -float(np.average(losses, weights=sample_weight))
+
+
+class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator):
     __doc__ = (
         """Graph neural network classifier: one label per graph (e.g. jet tagging).
 
@@ -289,15 +320,37 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
         return self._fit(X, y, sample_weight, incremental=True)
 
 
-class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
+class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator):
     """Classifiers of graph parts (nodes or edges): predictions come back per graph."""
 
     def _per_graph(self, values: np.ndarray, batch) -> list[np.ndarray]:
         return (split_nodes if self._level == "node" else split_edges)(values, batch)
 
     def _raw_and_batch(self, X: Any):
+        _refuse_plain_scorer(self)
         batch = self._batch_for_prediction(X)
         return self._raw_output(batch), batch.to("cpu")
+
+    def _proba_rows(self, raw: np.ndarray) -> np.ndarray:
+        proba = self._proba_from_raw(raw)
+        if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
+            proba = np.hstack([1.0 - proba, proba])
+        return proba
+
+    def _flat_scoring(self, X: Any, y: Any, sample_weight: Any) -> tuple:
+        """Outputs, targets and weights of every node (edge) of X, one row each.
+
+        What :func:`sklearn_dlpp.metrics.make_flat_scorer` hands to a
+        scikit-learn scorer: a stand-in classifier whose ``predict`` and
+        ``predict_proba`` answer with one row per node (edge), the targets and
+        weights in the same order.
+        """
+        batch = self._batch_for_prediction(X)
+        raw = self._raw_output(batch)
+        batch = batch.to("cpu")
+        labels = self._level_targets(X, y, batch)
+        weights = self._row_weights(X, sample_weight, batch)
+        return _RowOutputs(self, raw), labels, weights
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None):
@@ -310,9 +363,10 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
         y : sequence of array-like, str or None, default=None
             One label array per graph, the name of the attribute holding the
             labels, or None for the attribute ``'y'``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights, one per graph (negative allowed; their sum must be
-            positive).
+        sample_weight : array-like of shape (n_samples,) or sequence of array-like, default=None
+            Event weights, one per graph, or one array per graph with a weight
+            per node (or edge), in the order of ``y`` (negative allowed; their
+            sum must be positive).
 
         Returns
         -------
@@ -331,8 +385,8 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
             A chunk of samples.
         y : sequence of array-like, str or None, default=None
             Labels, as in :meth:`fit`.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights, one per graph.
+        sample_weight : array-like of shape (n_samples,) or sequence of array-like, default=None
+            Weights, as in :meth:`fit`.
         classes : array-like, default=None
             All classes; required on the first call.
 
@@ -373,10 +427,7 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
             One array per graph; columns in the order of ``classes_``.
         """
         raw, batch = self._raw_and_batch(X)
-        proba = self._proba_from_raw(raw)
-        if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
-            proba = np.hstack([1.0 - proba, proba])
-        return self._per_graph(proba, batch)
+        return self._per_graph(self._proba_rows(raw), batch)
 
     def predict_log_proba(self, X: Any) -> list[np.ndarray]:
         """Logarithm of :meth:`predict_proba`.
@@ -391,7 +442,8 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
         log_proba : list of ndarray of shape (n_nodes_i or n_edges_i, n_classes)
             One array per graph.
         """
-        return [np.log(p) for p in self.predict_proba(X)]
+        raw, batch = self._raw_and_batch(X)
+        return self._per_graph(_log_proba_rows(self, raw), batch)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Accuracy over all nodes (or edges) of all graphs.
@@ -402,22 +454,18 @@ class _PartClassifier(ClassifierOutputs, BaseGraphEstimator):
             The samples.
         y : sequence of array-like, str or None, default=None
             Labels, as in :meth:`fit`.
-        sample_weight : array-like of shape (n_samples,), default=None
-            One weight per graph, applied to all its nodes (or edges).
+        sample_weight : array-like of shape (n_samples,) or sequence of array-like, default=None
+            One weight per graph, applied to all its nodes (or edges), or one
+            array of weights per graph with one weight per node (or edge).
 
         Returns
         -------
         score : float
             The (weighted) fraction of nodes (or edges) classified right.
         """
-        raw, batch = self._raw_and_batch(X)
-        labels = self._level_targets(X, y, batch)
+        predictions, labels, weights = self._flat_scoring(X, y, sample_weight)
         self._check_known_labels(labels)
-        weights = None
-        if sample_weight is not None:
-            graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
-            weights = self._per_row(graph_weights, batch)
-        return accuracy_score(labels, self._labels_from_raw(raw), sample_weight=weights)
+        return accuracy_score(labels, predictions.predict(X), sample_weight=weights)
 
 
 _PART_DOC = """
@@ -507,3 +555,75 @@ class EdgeClassifier(_PartClassifier):
     )
 
     _level = "edge"
+
+
+class _RowOutputs(ClassifierMixin, BaseEstimator):
+    """A node or edge classifier's outputs on one X as a classifier of rows (for scorers).
+
+    scikit-learn's scorers call ``predict`` or ``predict_proba`` and expect one
+    row per sample; this stand-in answers with one row per node (edge),
+    computed once, whatever X the scorer passes back.
+    """
+
+    def __init__(self, estimator: _PartClassifier, raw: np.ndarray) -> None:
+        self.estimator = estimator
+        self.raw = raw
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.estimator.classes_
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.estimator._labels_from_raw(self.raw)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.estimator._proba_rows(self.raw)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        return _log_proba_rows(self.estimator, self.raw)
+
+
+def _log_proba_rows(estimator: _PartClassifier, raw: np.ndarray) -> np.ndarray:
+    """Log-probabilities from raw outputs, stable where a probability underflows to 0."""
+    if estimator.out_activation_ == "softmax":
+        return raw - np.logaddexp.reduce(raw, axis=1, keepdims=True)
+    log_p = -np.logaddexp(0.0, -raw)
+    if estimator.n_outputs_ == 1:
+        return np.hstack([-np.logaddexp(0.0, raw), log_p])
+    return log_p
+
+
+# Metrics whose scorers need one row per sample: scikit-learn's and the package's.
+_ROW_METRICS = ("sklearn.metrics", "sklearn_dlpp.metrics")
+
+
+def _refuse_plain_scorer(estimator: _PartClassifier) -> None:
+    """Raise, naming the fix, when a scikit-learn scorer asks for per-graph predictions.
+
+    A scorer such as ``get_scorer("roc_auc")`` calls ``predict_proba`` and hands
+    the result to a metric that needs one row per sample; the list of per-graph
+    arrays would fail there with a message about shapes. The scorer is found a
+    few frames up (``_BaseScorer._score``); a scorer around a metric of the
+    user's own, which may well take the lists, is left alone.
+    """
+    frame = sys._getframe(2)
+    for _ in range(8):
+        if frame is None:
+            return
+        if frame.f_code.co_name == "_score" and frame.f_globals.get("__name__", "").startswith(
+            "sklearn.metrics"
+        ):
+            metric = getattr(frame.f_locals.get("self"), "_score_func", None)
+            if getattr(metric, "__module__", "").startswith(_ROW_METRICS):
+                name = type(estimator).__name__
+                unit = "node" if estimator._level == "node" else "edge"
+                msg = (
+                    f"{name} predicts one array per graph, and the scorer of "
+                    f"{getattr(metric, '__name__', 'this metric')} needs one row per sample. "
+                    f"Wrap the scorer to score every {unit} as a sample: "
+                    "scoring=sklearn_dlpp.metrics.make_flat_scorer(name or scorer), "
+                    "e.g. make_flat_scorer('roc_auc')."
+                )
+                raise ValueError(msg)
+            return
+        frame = frame.f_back

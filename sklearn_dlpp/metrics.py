@@ -6,11 +6,15 @@ sample_weight=w)`` already honours event weights, negative ones included.
 
 from __future__ import annotations
 
+import copy
 import numbers
+from typing import Any
 
 import numpy as np
-from sklearn.metrics import make_scorer, roc_curve
+from sklearn.metrics import get_scorer, make_scorer, roc_curve
+from sklearn.pipeline import Pipeline
 from sklearn.utils import column_or_1d
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 
@@ -18,6 +22,7 @@ __all__ = [
     "background_rejection",
     "background_rejection_scorer",
     "make_background_rejection_scorer",
+    "make_flat_scorer",
 ]
 
 
@@ -179,6 +184,118 @@ def make_background_rejection_scorer(*, signal_efficiency=0.3, pos_label=None):
         response_method=("decision_function", "predict_proba"),
         **kwargs,
     )
+
+
+def make_flat_scorer(scoring):
+    """Make a scorer that scores node and edge classifiers with one row per node or edge.
+
+    :class:`~sklearn_dlpp.NodeClassifier` and :class:`~sklearn_dlpp.EdgeClassifier`
+    take graphs as samples, so that cross-validation splits by graph, but
+    predict one array per graph. A scikit-learn scorer needs one row per sample;
+    the scorer made here gives it every node (or edge) of every graph of the
+    test fold as a sample, with its target and weight. Use it wherever
+    scikit-learn takes ``scoring=``: ``cross_val_score``, ``cross_validate``,
+    ``GridSearchCV``.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A scikit-learn scorer name (``"roc_auc"``, ``"accuracy"``,
+        ``"f1_macro"``, ``"neg_log_loss"`` ...) or a scorer
+        ``scorer(estimator, X, y)``, such as
+        :data:`background_rejection_scorer` or one from
+        :func:`sklearn.metrics.make_scorer`. A scorer object is copied, so
+        ``set_score_request`` on the result leaves the original alone.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None, sample_weight=None)``. For a node or edge
+        classifier (alone, last in a ``Pipeline``, or the ``best_estimator_`` of a
+        search), ``y`` is read as in its ``fit`` (one array per graph, an
+        attribute name, or None for the attribute ``'y'``) and ``sample_weight``
+        may hold one weight per graph (repeated over its nodes or edges) or one
+        array per graph. Any other estimator is scored by ``scoring`` unchanged,
+        so one scorer serves a search over mixed estimators.
+
+    Notes
+    -----
+    Pooling all nodes (edges) of a fold is how a detector-level figure of merit is
+    computed: the ROC AUC of track-finding edges or the background rejection of
+    calorimeter cells counts hits, not events. Event weights in a search reach
+    the scorer through metadata routing, as for any scorer:
+    ``make_flat_scorer("roc_auc").set_score_request(sample_weight=True)`` under
+    ``sklearn.config_context(enable_metadata_routing=True)``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn_dlpp import NodeClassifier
+    >>> graphs = []
+    >>> for i in range(30):
+    ...     G = nx.path_graph(6)
+    ...     for node in G:
+    ...         G.nodes[node]["x"] = [float(node == i % 6)]
+    ...         G.nodes[node]["y"] = int(abs(node - i % 6) == 1)
+    ...     graphs.append(G)
+    >>> clf = NodeClassifier(hidden=16, n_blocks=1, max_iter=100, learning_rate_init=0.01,
+    ...                      random_state=0)
+    >>> scores = cross_val_score(clf, graphs, cv=3, scoring=make_flat_scorer("roc_auc"))
+    >>> bool((scores > 0.9).all())
+    True
+    """
+    if isinstance(scoring, str):
+        scorer = get_scorer(scoring)
+    elif callable(scoring):
+        scorer = copy.deepcopy(scoring)
+    else:
+        msg = (
+            "make_flat_scorer takes one scorer, a name or a callable, got "
+            f"{type(scoring).__name__}; for several, make a dict such as "
+            "{name: make_flat_scorer(s) for name, s in scorings.items()}."
+        )
+        raise TypeError(msg)
+    return _FlatScorer(scorer)
+
+
+class _FlatScorer:
+    """A scorer that gives its inner scorer one row per node or edge of a part classifier."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, y_true=None, sample_weight=None, **kwargs):
+        estimator, X = _final_estimator(estimator, X)
+        flat = getattr(estimator, "_flat_scoring", None)
+        if flat is not None:
+            estimator, y_true, sample_weight = flat(X, y_true, sample_weight)
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        return self.scorer(estimator, X, y_true, **kwargs)
+
+    def get_metadata_routing(self):
+        return get_routing_for_object(self.scorer)
+
+    def set_score_request(self, **kwargs):
+        """Request metadata for scoring, as a scikit-learn scorer does; returns self."""
+        self.scorer.set_score_request(**kwargs)
+        return self
+
+    def __repr__(self) -> str:
+        return f"make_flat_scorer({self.scorer!r})"
+
+
+def _final_estimator(estimator: Any, X: Any) -> tuple[Any, Any]:
+    """The estimator that predicts, and X as it sees it (through pipelines and searches)."""
+    while True:
+        if isinstance(estimator, Pipeline):
+            X = estimator[:-1].transform(X)
+            estimator = estimator[-1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        else:
+            return estimator, X
 
 
 def _check_signal_efficiency(signal_efficiency) -> None:

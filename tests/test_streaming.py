@@ -95,7 +95,10 @@ CASES = {
 def test_partial_fit_on_chunks_reaches_one_fit(name):
     cls, params, data = CASES[name]
     X, y, X_test, y_test = data()
-    one_fit = cls(**params, max_iter=EPOCHS, batch_size=CHUNK, random_state=0).fit(X, y)
+    # Without a held-out fraction: partial_fit never holds data out.
+    one_fit = cls(
+        **params, max_iter=EPOCHS, batch_size=CHUNK, early_stopping=False, random_state=0
+    ).fit(X, y)
 
     streamed = cls(**params, batch_size=CHUNK, random_state=0)
     # partial_fit must be told every class up front: a chunk may lack some.

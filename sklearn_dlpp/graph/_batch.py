@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -98,6 +101,55 @@ class GraphBatch:
 
     def __len__(self) -> int:
         return self.n_graphs
+
+    @property
+    def shape(self) -> tuple[int]:
+        """``(n_graphs,)``: to scikit-learn, a batch is a sequence of graphs.
+
+        With ``shape`` and ``batch[index]``, ``cross_val_score`` and ``GridSearchCV``
+        split a packed batch by graph (``select``) instead of unpacking it.
+        """
+        return (self.n_graphs,)
+
+    def __getitem__(self, index: Any) -> GraphBatch:
+        """The graphs ``index`` as a new batch: an int, a slice, integer positions or a mask.
+
+        Parameters
+        ----------
+        index : int, slice, array-like of int or array-like of bool
+            Which graphs, as for a numpy array of length ``n_graphs``; a trailing
+            ``...`` (as scikit-learn's indexing passes it) is allowed.
+
+        Returns
+        -------
+        batch : GraphBatch
+            The selected graphs, packed anew (one graph for an int).
+        """
+        if isinstance(index, tuple):
+            if len(index) != 2 or index[1] is not Ellipsis:
+                msg = "A GraphBatch is indexed by graph only: batch[index] or batch[index, ...]."
+                raise IndexError(msg)
+            index = index[0]
+        positions = torch.arange(self.n_graphs)
+        if isinstance(index, numbers.Integral):
+            if not -self.n_graphs <= index < self.n_graphs:
+                msg = f"Graph {index} is out of range for a batch of {self.n_graphs} graphs."
+                raise IndexError(msg)
+            return self.select(positions[[index]])
+        if isinstance(index, slice):
+            return self.select(positions[index])
+        key = torch.as_tensor(np.asarray(index))
+        if key.dtype == torch.bool:
+            if key.shape != (self.n_graphs,):
+                msg = (
+                    f"A boolean index needs {self.n_graphs} entries, got shape {tuple(key.shape)}."
+                )
+                raise IndexError(msg)
+            return self.select(positions[key])
+        if key.numel() and (key.dtype.is_floating_point or key.dtype.is_complex):
+            msg = f"Graph positions must be integers, got dtype {key.dtype}."
+            raise IndexError(msg)
+        return self.select(positions[key.long()])
 
     def to(self, device: torch.device | str) -> GraphBatch:
         """Move every tensor to ``device``.

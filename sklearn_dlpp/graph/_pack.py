@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from sklearn_dlpp.graph._inputs import GRAPHS, Samples, classify
 from sklearn_dlpp.graph._networkx import read_graphs
 from sklearn_dlpp.graph._set_edges import full_edges, knn_edges
 from sklearn_dlpp.graph._sets import read_sets
-from sklearn_dlpp.graph._typed import is_typed, pack_typed
+from sklearn_dlpp.graph._typed import check_layout, is_typed, pack_typed
 
 SET_EDGES = ("none", "full", "knn")
 
@@ -144,7 +145,7 @@ def pack_graphs(
 
     Parameters
     ----------
-    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays or awkward array
+    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays, awkward array or GraphBatch
         The samples, in one of these forms:
 
         - a sequence of ``networkx.Graph`` / ``DiGraph`` (multigraphs too). Node
@@ -163,7 +164,13 @@ def pack_graphs(
           whose nodes hold their kind in attribute ``node_kind``. The batch then
           has ``node_kind`` and ``kinds`` set, and ``x`` one block of columns per
           kind (see :class:`GraphBatch`). Events are particle sets: ``set_edges``
-          chooses their edges.
+          chooses their edges;
+        - a :class:`GraphBatch` packed before: returned as it is (moved to the
+          CPU and cast to ``dtype``), after checking it against
+          ``n_node_features``, ``n_edge_features`` and ``kinds``. The options
+          that shape a packing (``node_features``, ``edge_features``,
+          ``set_edges``, ``knn_features``, ``mask``, ``node_kind``) must then be
+          left at None / "none": they applied when X was packed.
     node_features : str or sequence of str, default=None
         For graphs: the node attribute holding each node's feature vector (a
         number or 1-D array), or a list of node attributes holding one number
@@ -208,7 +215,8 @@ def pack_graphs(
     Returns
     -------
     batch : GraphBatch
-        The packed batch. Labelled edges are ``G.edges()`` of each graph, in that
+        The packed batch (X itself when X is already a :class:`GraphBatch` on
+        the CPU in ``dtype``). Labelled edges are ``G.edges()`` of each graph, in that
         order; for sets, every built edge is its own labelled edge.
 
     Raises
@@ -237,7 +245,30 @@ def pack_graphs(
     >>> jets = np.array([[[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]]])
     >>> pack_graphs(jets, set_edges="full").edge_index.tolist()
     [[1, 0], [0, 1]]
+
+    A batch packed once is taken as it is, so that many fits share one packing:
+
+    >>> batch = pack_graphs(jets, set_edges="full")
+    >>> pack_graphs(batch) is batch
+    True
     """
+    if isinstance(X, GraphBatch):
+        _check_options(set_edges, k, n_node_features, n_edge_features)
+        return _packed(
+            X,
+            {
+                "node_features": node_features,
+                "edge_features": edge_features,
+                "set_edges": None if set_edges == "none" else set_edges,
+                "knn_features": knn_features,
+                "mask": mask,
+                "node_kind": node_kind,
+            },
+            n_node_features=n_node_features,
+            n_edge_features=n_edge_features,
+            kinds=kinds,
+            dtype=dtype,
+        )
     if is_typed(X, node_kind, kinds):
         _check_options(set_edges, k, n_node_features, n_edge_features)
         return pack_typed(
@@ -266,3 +297,43 @@ def pack_graphs(
         mask=mask,
     )
     return arrays.to_batch(dtype)
+
+
+def _packed(
+    batch: GraphBatch,
+    options: dict[str, Any],
+    *,
+    n_node_features: int | None,
+    n_edge_features: int | None,
+    kinds: Any,
+    dtype: torch.dtype,
+) -> GraphBatch:
+    """A batch packed before, checked against what the caller expects."""
+    given = {name: value for name, value in options.items() if value is not None}
+    if given:
+        name, value = next(iter(given.items()))
+        msg = (
+            f"X is a packed GraphBatch, so {name}={value!r} cannot apply: the graphs were "
+            f"built when X was packed. Pass {name} to pack_graphs when packing, and leave "
+            "it at its default here."
+        )
+        raise ValueError(msg)
+    n_node = batch.x.shape[1]
+    if n_node_features is not None and n_node != n_node_features:
+        msg = f"X has {n_node} node features, but {n_node_features} were expected."
+        raise ValueError(msg)
+    n_edge = 0 if batch.edge_attr is None else batch.edge_attr.shape[1]
+    if n_edge_features is not None and n_edge != n_edge_features:
+        msg = f"X has {n_edge} edge features, but {n_edge_features} were expected."
+        raise ValueError(msg)
+    if kinds is not None:
+        expected = check_layout(kinds)
+        if batch.kinds != expected:
+            msg = f"X holds the kinds {batch.kinds}, but {expected} were expected."
+            raise ValueError(msg)
+    if batch.x.device.type != "cpu":
+        batch = batch.to("cpu")
+    if batch.x.dtype != dtype:
+        edge_attr = None if batch.edge_attr is None else batch.edge_attr.to(dtype)
+        batch = replace(batch, x=batch.x.to(dtype), edge_attr=edge_attr)
+    return batch

@@ -39,6 +39,19 @@ def _concatenate(parts: list, counts: np.ndarray, what: str, unit: str) -> np.nd
     return np.concatenate(arrays)
 
 
+def _packed_targets(counts: Tensor, y: Any, what: str, unit: str) -> np.ndarray:
+    """Targets of a packed batch: it keeps no attributes, so y holds one array per graph."""
+    if isinstance(y, str):
+        msg = (
+            f"X is a packed GraphBatch, which keeps no {what} attributes: give y as one "
+            f"array of {what} targets per graph (not the attribute name {y!r})."
+        )
+        raise ValueError(msg)
+    if type(y).__module__.partition(".")[0] == "awkward":
+        y = list(y)
+    return _concatenate(list(y), counts.numpy(), what, unit)
+
+
 def _check_found(values: list, counts: np.ndarray, label: Any, what: str, name: str) -> None:
     """Raise naming the first node or edge whose attribute ``name`` is missing."""
     missing = next((j for j, value in enumerate(values) if value is None), None)
@@ -52,8 +65,9 @@ def node_targets(X: Any, y: Any, *, mask: Any = None) -> np.ndarray:
 
     Parameters
     ----------
-    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays or awkward array
-        The samples, as given to :func:`pack_graphs`.
+    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays, awkward array or GraphBatch
+        The samples, as given to :func:`pack_graphs`; for a packed
+        :class:`GraphBatch`, y must hold one array per graph.
     y : str, sequence of array-like, array-like or awkward array
         A node attribute name (graphs) or record field name (awkward records);
         or one array per sample with one entry (or row) per node, in
@@ -78,6 +92,8 @@ def node_targets(X: Any, y: Any, *, mask: Any = None) -> np.ndarray:
     >>> node_targets([G, G], [[0, 0, 1], [1, 1, 0]]).tolist()
     [0, 0, 1, 1, 1, 0]
     """
+    if isinstance(X, GraphBatch):
+        return _packed_targets(X.n_nodes, y, "node", "nodes")
     samples = classify(X)
     counts = _n_nodes(samples, mask)
     if isinstance(y, str):
@@ -109,8 +125,9 @@ def edge_targets(X: Any, y: Any) -> np.ndarray:
 
     Parameters
     ----------
-    X : sequence of networkx.Graph
-        The graphs, as given to :func:`pack_graphs`.
+    X : sequence of networkx.Graph or GraphBatch
+        The graphs, as given to :func:`pack_graphs`; for a packed
+        :class:`GraphBatch`, y must hold one array per graph.
     y : str or sequence of array-like
         An edge attribute name, or one array per graph with one entry (or row)
         per edge in ``G.edges()`` order.
@@ -128,6 +145,8 @@ def edge_targets(X: Any, y: Any) -> np.ndarray:
     >>> edge_targets([G, G], "true").tolist()
     [1, 0, 1, 0]
     """
+    if isinstance(X, GraphBatch):
+        return _packed_targets(X.n_targets, y, "edge", "edges")
     samples = classify(X)
     if samples.kind != GRAPHS:
         msg = (
