@@ -52,10 +52,11 @@ def layer_gradient_norms(clf: MLPClassifier, X: np.ndarray, y: np.ndarray) -> np
     """Norm of dL/dW of every linear layer, first to last, by backpropagation."""
     module = clf.module_
     module.zero_grad()
-    inputs = torch.as_tensor(X, dtype=torch.float32)
+    dtype = next(module.parameters()).dtype  # the precision the network trained in
+    inputs = torch.as_tensor(X, dtype=dtype)
     logits = module(inputs).squeeze(1)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.as_tensor(y, dtype=torch.float32)
+        logits, torch.as_tensor(y, dtype=dtype)
     )
     loss.backward()
     norms = [m.weight.grad.norm().item() for m in module if isinstance(m, torch.nn.Linear)]

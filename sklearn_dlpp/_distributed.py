@@ -28,12 +28,17 @@ _ENABLED = contextvars.ContextVar("sklearn_dlpp_data_parallel", default=False)
 
 @contextlib.contextmanager
 def data_parallel() -> Iterator[None]:
-    """Fits inside the block train data-parallel over the ``torch.distributed`` process group.
+    """Train the fits inside the block data-parallel over the ``torch.distributed`` process group.
 
     Every rank runs the same script with the same data and ``random_state``;
     each trains on its shard of every epoch and gradients are averaged, so all
     ranks end with the same weights. The optimiser steps see ``batch_size``
     samples in all, as in one process.
+
+    Yields
+    ------
+    None
+        Inside the block, fits train data-parallel.
 
     Raises
     ------

@@ -53,7 +53,9 @@ def test_auto_stays_off_for_partial_fit_and_explicit_values_hold():
     assert fitted.early_stopping_ is True
     fitted.partial_fit(X, y)
     assert fitted.early_stopping_ is False
-    assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_) + 1
+    # One more epoch, without a validation score (n_iter_ counts the last call).
+    assert fitted.n_iter_ == 1
+    assert len(fitted.loss_curve_) == len(fitted.validation_scores_) + 1
     forced = GraphClassifier(**TINY, early_stopping=True).fit(X_small, y_small)
     assert forced.early_stopping_ is True
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
