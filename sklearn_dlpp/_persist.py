@@ -92,6 +92,11 @@ _ROUTED_METHODS = (
 # numpy dtype kinds that JSON represents exactly: bool, integers, floats, unicode, object.
 _ARRAY_KINDS = frozenset("biufUO")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+# A string array may take up to this many times the characters its items take in the
+# file (numpy stores 4 bytes per character and pads every item to the widest), or
+# _MAX_STRING_BYTES, whichever is more.
+_STRING_WIDENING = 16
+_MAX_STRING_BYTES = 1 << 16
 
 
 def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | None = None) -> None:
@@ -438,7 +443,15 @@ def _decode(value: Any) -> Any:
         if dtype.kind == "O":
             msg = "numpy scalars of object dtype do not exist"
             raise ValueError(msg)
-        return np.array(item, dtype=dtype)[()]
+        if not (item is None or isinstance(item, (bool, int, float, str))):
+            msg = f"a numpy scalar of dtype {dtype} holds a {type(item).__name__}"
+            raise ValueError(msg)
+        _check_width(dtype, [item])
+        try:
+            return np.array(item, dtype=dtype)[()]
+        except (TypeError, ValueError, OverflowError) as exc:
+            msg = f"{item!r:.40} does not fit dtype {dtype} ({exc})"
+            raise ValueError(msg) from exc
     if kind == "ndarray":
         return _decode_array(value)
     if kind == "random_state":
@@ -473,12 +486,27 @@ def _decode_array(value: dict[str, Any]) -> np.ndarray:
         if not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
             msg = f"a {dtype} array holds non-scalar items"
             raise ValueError(msg)
+        _check_width(dtype, items)
         try:
             flat = np.array(items, dtype=dtype)
         except (TypeError, ValueError, OverflowError) as exc:
             msg = f"items do not fit dtype {dtype} ({exc})"
             raise ValueError(msg) from exc
     return flat.reshape(shape)
+
+
+def _check_width(dtype: np.dtype, items: list[Any]) -> None:
+    """Refuse string dtypes far wider than their items: a short file must stay small in memory.
+
+    numpy gives an array of strings the width of the longest; a saved array may be
+    wider (labels of a wider array), but not by more than this factor.
+    """
+    if dtype.kind != "U":
+        return
+    written = sum(len(item) + 3 if isinstance(item, str) else 8 for item in items)
+    if dtype.itemsize * len(items) > max(_MAX_STRING_BYTES, _STRING_WIDENING * written):
+        msg = f"{len(items)} strings of {written} characters do not need dtype {dtype}"
+        raise ValueError(msg)
 
 
 def _dtype(name: str) -> np.dtype:

@@ -192,8 +192,8 @@ def check_layout(module: torch.nn.Module, declared: dict[str, tuple[tuple[int, .
             f"unexpected {_head(extra)})"
         )
         raise ValueError(msg)
-    for key, (shape, dtype) in declared.items():
-        want = expected[key]
+    for key, want in expected.items():
+        shape, dtype = declared[key]
         if shape != tuple(want.shape) or dtype != want.dtype:
             msg = (
                 f"weight {key!r} has shape {shape} and dtype {dtype}, "
