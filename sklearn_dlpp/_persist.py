@@ -673,7 +673,7 @@ def _label_binarizer(estimator: Any) -> LabelBinarizer:
         y_type = "multilabel-indicator"
     else:
         y_type = "binary"
-    if y_type != "binary" and len(classes) != estimator.n_outputs_:
+    if len(classes) != (2 if y_type == "binary" else estimator.n_outputs_):
         msg = (
             f"{len(classes)} classes do not fit a {estimator.out_activation_} output "
             f"with {estimator.n_outputs_} units"

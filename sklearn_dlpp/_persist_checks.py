@@ -81,6 +81,8 @@ def check_fitted_attributes(estimator: Any) -> None:
 
 
 def _check_graph(estimator: Any) -> None:
+    for name in ("kinds_", "n_kind_features_", "edge_mean_", "edge_scale_"):
+        _required(estimator, name)  # None when unused, but set by every fit
     n_nodes = _count(estimator, "n_node_features_", minimum=1)
     n_edges = _count(estimator, "n_edge_features_", minimum=0)
     _moments(estimator, "node", n_nodes, required=True)
