@@ -95,6 +95,7 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # A string array may take up to this many times the characters its items take in the
 # file (numpy stores 4 bytes per character and pads every item to the widest), or
 # _MAX_STRING_BYTES, whichever is more.
+_SCALARS = frozenset({bool, int, float, str})
 _STRING_WIDENING = 16
 _MAX_STRING_BYTES = 1 << 16
 
@@ -220,6 +221,13 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
         msg = (
             f"Cannot save: the estimator's parameters, fitted attributes and tensor names "
             f"take {header} bytes, more than load reads ({_format.MAX_HEADER_BYTES} bytes)."
+        )
+        raise ValueError(msg)
+    _format.check_header_size(payload[8 : 8 + header], "Cannot save: the estimator")
+    if len(tensors) > _format.MAX_TENSORS:
+        msg = (
+            f"Cannot save: the network has {len(tensors)} tensors, more than load reads "
+            f"({_format.MAX_TENSORS})."
         )
         raise ValueError(msg)
     _write_atomically(Path(path), payload)
@@ -470,7 +478,9 @@ def _decode(value: Any) -> Any:
 def _decode_array(value: dict[str, Any]) -> np.ndarray:
     dtype = _dtype(_field(value, "dtype", str))
     shape = _field(value, "shape", list)
-    items = [_decode(item) for item in _field(value, "items", list)]
+    items = _field(value, "items", list)
+    if not all(item is None or type(item) in _SCALARS for item in items):
+        items = [_decode(item) for item in items]
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         msg = f"invalid array shape {shape}"
         raise ValueError(msg)

@@ -10,6 +10,7 @@ writes, :func:`load` reads.
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 from typing import Any
 
@@ -149,27 +150,37 @@ def _real(value: Any) -> bool:
 
 
 def check_layer_counts(estimator: Any, n_tensors: int) -> None:
-    """Refuse more layers, blocks or kinds than the stored tensors could fill.
+    """Refuse a network that would have more tensors than the file stores.
 
-    Every layer, block and kind encoder has at least one tensor, so this bounds
-    the modules that :func:`layout` lays out by the file's own tensor count.
+    Counted without laying out the whole network: a dense layer has a weight and
+    a bias; a graph network's tensors grow by the same number with every block,
+    counted on networks of zero and one block, after the kinds (a weight and a
+    bias each at least) are bounded. So :func:`layout` never lays out more
+    modules than the file has tensors.
     """
     if isinstance(estimator, BaseGraphEstimator):
         kinds = getattr(estimator, "kinds_", None)
-        counts = {"n_blocks": estimator.n_blocks, "kinds_": 0 if kinds is None else len(kinds)}
+        n_kinds = 0 if kinds is None else len(kinds)
+        if 2 * n_kinds > n_tensors:
+            msg = f"kinds_ needs at least {2 * n_kinds} tensors; the file stores {n_tensors}"
+            raise ValueError(msg)
+        probe = copy.copy(estimator)
+        counts = []
+        for n_blocks in (0, 1):
+            probe.n_blocks = n_blocks
+            counts.append(len(layout(probe).state_dict()))
+        expected = counts[0] + estimator.n_blocks * (counts[1] - counts[0])
+        what = f"n_blocks={estimator.n_blocks}"
     else:
         sizes = estimator._hidden_sizes()
         if not all(isinstance(size, Integral) and not isinstance(size, bool) for size in sizes):
             msg = f"hidden_layer_sizes must be integers, got {sizes!r:.80}"
             raise ValueError(msg)
-        counts = {"hidden_layer_sizes": len(sizes) + 1}
-    for name, count in counts.items():
-        if count > n_tensors:
-            msg = (
-                f"{name} asks for {count} layers, blocks or kinds; the file stores "
-                f"{n_tensors} tensors"
-            )
-            raise ValueError(msg)
+        expected = 2 * (len(sizes) + 1)
+        what = f"{len(sizes)} hidden layers"
+    if expected > n_tensors:  # fewer: laid out, its layout names the extra tensors
+        msg = f"a network of {what} has {expected} tensors; the file stores only {n_tensors}"
+        raise ValueError(msg)
 
 
 def layout(estimator: Any) -> torch.nn.Module:

@@ -34,6 +34,11 @@ MIN_KEY_BYTES = 16
 # classes, feature names, loss curves) and one short entry per tensor. A model's
 # header is a few kilobytes; the cap bounds what parsing a hostile header costs.
 MAX_HEADER_BYTES = 4 << 20
+MAX_JSON_CONTAINERS = 100_000
+# Every tensor is a network module's parameter: laying out (on the meta device) a
+# network of many more modules than this would take seconds. A 500-layer MLP has
+# 1,002 tensors, a 100-block graph network about 1,000.
+MAX_TENSORS = 1024
 MAX_DIMENSIONS = 8
 
 DOCUMENT_KEY = "sklearn_dlpp"
@@ -156,6 +161,7 @@ def read(path: Path) -> Container:
         header_bytes = f.read(length)
         if len(header_bytes) != length:
             raise ValueError(not_ours + " (the file changed while it was read).")
+        check_header_size(header_bytes, path)
         text, digest, signature, entries = _parse_header(header_bytes, path)
         # Only now, with every declared range checked, is the rest of the file read.
         _check_layout(entries, size - 8 - length, path)
@@ -163,6 +169,22 @@ def read(path: Path) -> Container:
         if f.readinto(buffer) != len(buffer):
             raise ValueError(not_ours + " (the file changed while it was read).")
     return Container(text, entries, buffer, digest, signature)
+
+
+def check_header_size(header_bytes: bytes, where: Any) -> None:
+    """Refuse a header that would take long to parse: too many JSON lists and objects.
+
+    Counting brackets bounds them (brackets inside strings count too, which errs
+    on the safe side); a model's header has a few per tensor and per fitted
+    attribute, while a hostile one packed with ``[]`` would cost seconds.
+    """
+    containers = header_bytes.count(b"[") + header_bytes.count(b"{")
+    if containers > MAX_JSON_CONTAINERS:
+        msg = (
+            f"{where} holds {containers} JSON lists and objects in its header; sklearn_dlpp "
+            f"reads at most {MAX_JSON_CONTAINERS}."
+        )
+        raise ValueError(msg)
 
 
 def _parse_header(header_bytes: bytes, path: Path) -> tuple[str, str, str | None, dict[str, Entry]]:
@@ -191,6 +213,9 @@ def _parse_header(header_bytes: bytes, path: Path) -> tuple[str, str, str | None
         or not isinstance(signature, (str, type(None)))
     ):
         raise ValueError(not_ours + " (malformed metadata).")
+    if len(header) > MAX_TENSORS:
+        msg = f"{path} declares {len(header)} tensors; sklearn_dlpp reads at most {MAX_TENSORS}."
+        raise ValueError(msg)
     entries = {name: _entry(name, value, path) for name, value in header.items()}
     return text, digest, signature, entries
 
