@@ -390,3 +390,20 @@ def test_save_refuses_fitted_state_that_load_would_refuse(clf, tmp_path):
     with pytest.raises(ValueError, match="out_activation_ must be one of"):
         save(broken, path)
     assert not path.exists()
+
+
+# ------------------------------------------------------------------------ ONNX
+def test_a_model_from_a_signed_file_exports_to_onnx(clf, data, tmp_path):
+    """The path for models that come from files: load with the key, then export."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from sklearn_dlpp import export_onnx, onnx_inputs
+
+    X = data[0]
+    path = tmp_path / "m.safetensors"
+    save(clf, path, key=KEY)
+    loaded = load(path, key=KEY)  # weights share the file's buffer
+    export_onnx(loaded, tmp_path / "m.onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    (proba,) = session.run(None, onnx_inputs(loaded, X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
