@@ -461,7 +461,25 @@ def test_many_mutated_files_raise_value_or_type_errors(family, tmp_path, request
 
 def test_every_mutation_is_exercised():
     names = {name for name, _, _ in mutants("dense", range(N_FILES), SEED)}
-    assert names == {m.__name__ for m in MUTATIONS}
+    assert names == {
+        "_flip",
+        "_flip_header",
+        "_truncate",
+        "_insert",
+        "_delete",
+        "_header_length",
+        "_header_entry",
+        "_metadata",
+        "_document_value",
+        "_document_swap",
+        "_document_delete",
+        "_document_number",
+        "_document_text",
+        "_tensor_shape",
+        "_tensor_dtype",
+        "_tensor_name",
+        "_sizes",
+    }
 
 
 def report(n_files: int) -> None:

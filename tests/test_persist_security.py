@@ -260,14 +260,7 @@ def test_hostile_sizes_are_refused(edit, message, clf, tmp_path):
 
 
 def test_graph_with_huge_blocks_is_refused(tmp_path):
-    import networkx as nx
-
-    graphs = [nx.path_graph(n) for n in (3, 4, 5, 3)]
-    for G in graphs:
-        for node in G:
-            G.nodes[node]["x"] = [float(node), 1.0]
-    model = GraphClassifier(hidden=4, n_blocks=1, max_iter=2, random_state=0, device="cpu")
-    model.fit(graphs, [0, 1, 0, 1])
+    model = _graph_model()
     path = tmp_path / "g.safetensors"
     save(model, path)
     _forge(path, lambda d: d["params"].update(n_blocks=10**6))
@@ -326,21 +319,28 @@ def test_declared_tensors_must_tile_the_file(clf, tmp_path):
 
 _PEAK = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     import sklearn_dlpp
 
-    def peak_mib():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def status(field):  # this process's memory in MiB (ru_maxrss would include the parent's)
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith(field + ":"))
+        return int(line.split()[1]) / 1024
 
     sklearn_dlpp.load(sys.argv[1])  # warm up: imports, allocator pools
-    before = peak_mib()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # peak RSS := current RSS
+        before = status("VmRSS")
+    except OSError:
+        before = status("VmHWM")
     try:
         sklearn_dlpp.load(sys.argv[2])
     except ValueError:
         pass
     else:
         raise SystemExit("the hostile file loaded")
-    print(peak_mib() - before)
+    print(status("VmHWM") - before)
     """
 )
 
@@ -361,6 +361,43 @@ def test_hostile_file_costs_no_memory_in_a_fresh_process(clf, tmp_path):
         check=True,
     )
     assert float(result.stdout) < 20, result.stdout
+
+
+def _graph_model():
+    import networkx as nx
+
+    graphs = [nx.path_graph(n) for n in (3, 4, 5, 3)]
+    for G in graphs:
+        for node in G:
+            G.nodes[node]["x"] = [float(node), 1.0]
+    model = GraphClassifier(hidden=4, n_blocks=1, max_iter=2, random_state=0, device="cpu")
+    return model.fit(graphs, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda a: a.pop("edge_mean_"), "the fitted attribute edge_mean_ is missing"),
+        (lambda a: a.pop("node_scale_"), "node_scale_ must be 2 finite floats"),
+        (
+            lambda a: a["node_mean_"].update(shape=[1, 2]),
+            "node_mean_ must be 2 finite floats",
+        ),
+        (
+            lambda a: a["classes_"].update(shape=[1], items=[0]),
+            "1 classes do not fit a logistic output with 1 units",
+        ),
+        (lambda a: a.update(kinds_=["a"]), "kinds_ and n_kind_features_ must both be set"),
+        (lambda a: a.update(device_="gpu:x"), "device_ 'gpu:x' is not a device"),
+        (lambda a: a.update(n_iter_=-1), "n_iter_ must be an integer >= 0"),
+    ],
+)
+def test_fitted_state_that_fit_cannot_make_is_refused(edit, message, tmp_path):
+    path = tmp_path / "g.safetensors"
+    save(_graph_model(), path)
+    _forge(path, lambda document: edit(document["attributes"]))
+    with pytest.raises(ValueError, match=message):
+        load(path)
 
 
 # ----------------------------------------------------------- save-time validation
