@@ -243,6 +243,8 @@ def _check_readable(cls: type, document: dict, tensors: dict[str, Tensor]) -> No
             _checks.check_layer_counts(copy, len(tensors))
             declared = {key: (tuple(t.shape), t.dtype) for key, t in tensors.items()}
             _checks.check_layout(_checks.layout(copy), declared)
+            if isinstance(copy, ClassifierOutputs):
+                _label_binarizer(copy)
     except (ValueError, TypeError) as exc:
         msg = f"Cannot save this {cls.__name__}: load would refuse the file ({exc})."
         raise ValueError(msg) from exc
@@ -683,7 +685,11 @@ def _label_binarizer(estimator: Any) -> LabelBinarizer:
         y_type = "multilabel-indicator"
     else:
         y_type = "binary"
-    if len(classes) != (2 if y_type == "binary" else estimator.n_outputs_):
+    # One class fits a binary output where fit allows it: estimators whose labels are
+    # not strict (the dense ones, as scikit-learn); before strictness existed, none.
+    strict = getattr(estimator, "_strict_labels", not hasattr(BaseGraphEstimator, "_strict_labels"))
+    allowed = ((2,) if strict else (1, 2)) if y_type == "binary" else (estimator.n_outputs_,)
+    if len(classes) not in allowed:
         msg = (
             f"{len(classes)} classes do not fit a {estimator.out_activation_} output "
             f"with {estimator.n_outputs_} units"

@@ -212,7 +212,7 @@ def test_huge_declared_network_is_refused_before_any_weight_is_allocated(
     path = tmp_path / "m.safetensors"
     save(clf, path)
     _forge(path, _huge_hidden_layers)
-    assert path.stat().st_size < 4096
+    assert path.stat().st_size < 8192  # a few kB
     devices = []
     build = MLPClassifier._build_module
 
@@ -306,12 +306,14 @@ def test_declared_tensors_must_tile_the_file(clf, tmp_path):
     raw = path.read_bytes()
     length = int.from_bytes(raw[:8], "little")
     header, buffer = json.loads(raw[8 : 8 + length]), raw[8 + length :]
-    header["4.bias"]["shape"] = [10**9]
+    entry = header["4.bias"]
+    begin, end = entry["data_offsets"]
+    entry["shape"] = [10**9]
     path.write_bytes(_assemble(header, buffer))
-    with pytest.raises(ValueError, match=r"shape \(1000000000,\) of F32 does not fill"):
+    with pytest.raises(ValueError, match=r"shape \(1000000000,\) of F\d+ does not fill"):
         load(path)
-    header["4.bias"]["shape"] = [3]
-    header["4.bias"]["data_offsets"] = [0, 12]
+    entry["shape"] = [1]
+    entry["data_offsets"] = [0, end - begin]  # the bytes of another tensor
     path.write_bytes(_assemble(header, buffer))
     with pytest.raises(ValueError, match="overlap or leave gaps"):
         load(path)
