@@ -654,7 +654,7 @@ def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
     declared = {key: (entry.shape, entry.dtype) for key, entry in container.entries.items()}
     _checks.check_layout(module, declared)
     # The stored tensors become the weights, sharing the file's buffer: no second copy.
-    module.load_state_dict(_format.tensors(container), assign=True)
+    _assign(module, _format.tensors(container))
     if any(t.is_meta for t in (*module.parameters(), *module.buffers())):
         # A network with state outside its state_dict: build it for real, now that its
         # size is known to be the stored tensors' size.
@@ -669,6 +669,25 @@ def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
     if isinstance(estimator, ClassifierOutputs):
         estimator._label_binarizer = _label_binarizer(estimator)
     estimator._after_load()
+
+
+def _assign(module: torch.nn.Module, tensors: dict[str, Tensor]) -> None:
+    """``module.load_state_dict(tensors, assign=True)`` for names already checked.
+
+    One lookup per tensor, where ``load_state_dict`` scans the whole state_dict
+    for every submodule (seconds for a network of a thousand layers).
+    """
+    for name, tensor in tensors.items():
+        owner_name, _, leaf = name.rpartition(".")
+        owner = module.get_submodule(owner_name)
+        old = owner._parameters.get(leaf)
+        if old is not None:
+            owner._parameters[leaf] = torch.nn.Parameter(tensor, requires_grad=old.requires_grad)
+        elif owner._buffers.get(leaf) is not None:
+            owner._buffers[leaf] = tensor
+        else:  # state kept elsewhere (a load_state_dict hook): torch's own path
+            module.load_state_dict(tensors, assign=True)
+            return
 
 
 def _inputs_outputs(estimator: Any) -> tuple[int, int]:
