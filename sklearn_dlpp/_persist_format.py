@@ -83,10 +83,6 @@ class Container:
     digest: str
     signature: str | None
 
-    @property
-    def n_elements(self) -> int:
-        return sum(math.prod(entry.shape) for entry in self.entries.values())
-
 
 # ----------------------------------------------------------------------- keys
 def resolve_key(key: Any) -> bytes | None:
