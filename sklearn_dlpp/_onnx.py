@@ -72,7 +72,9 @@ def export_onnx(
     ----------
     estimator : estimator of sklearn_dlpp
         A fitted estimator; it is not modified (the export works on a CPU copy
-        of its network).
+        of its network). For a model received as a file, export what
+        ``load(path, key=...)`` returns: the export reads no file itself, and
+        :func:`~sklearn_dlpp.load` checks the file (and its signature).
     path : str or os.PathLike
         Destination ``.onnx`` file, weights included (a model over 2 GB stores
         them in a ``.data`` file beside it, as ONNX requires).

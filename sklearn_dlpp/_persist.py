@@ -3,17 +3,29 @@
 A saved estimator is one `safetensors <https://huggingface.co/docs/safetensors>`_
 file. Its tensors are the network's ``state_dict``; its string metadata holds a
 JSON document with the estimator's class name, constructor parameters and fitted
-attributes, and a SHA-256 digest of the document and the tensors. Loading reads
-data only: no pickle, no ``torch.load``, no ``eval``, and the class comes from an
-allow-list of this package's estimators. State that is not data (the network
-module, the label binarizer, caches) is rebuilt from the parameters and fitted
-attributes.
+attributes, a SHA-256 digest of the document and the tensors and, when saved with
+a key, an HMAC-SHA256 signature of the same. Loading reads data only: no pickle,
+no ``torch.load``, no ``eval``, and the class comes from an allow-list of this
+package's estimators. State that is not data (the network module, the label
+binarizer, caches) is rebuilt from the parameters and fitted attributes.
+
+Threat model. Without a key the digest catches corruption, not intent: whoever
+can write the file can recompute it. With a key (``key=`` or the environment
+variable ``SKLEARN_DLPP_MODEL_KEY``) a file loads only if someone holding the key
+wrote it and nobody changed it since. With or without a key a file can neither
+run code nor make :func:`load` allocate much more than the file's own size: the
+container (:mod:`sklearn_dlpp._persist_format`) and the network's layout
+(:mod:`sklearn_dlpp._persist_checks`) are checked before anything is built. The
+signature does not hide the model (files are not encrypted) and a key only
+protects as well as it is kept.
+
+The format (version 1) is unchanged by signing: the signature is one more
+metadata entry, so unsigned files written before signing existed still load.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -27,6 +39,8 @@ from sklearn import config_context
 from sklearn.preprocessing import LabelBinarizer
 from torch import Tensor
 
+from sklearn_dlpp import _persist_checks as _checks
+from sklearn_dlpp import _persist_format as _format
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._graph_estimators import (
     EdgeClassifier,
@@ -40,8 +54,7 @@ from sklearn_dlpp._perceptron import PerceptronClassifier
 
 FORMAT = "sklearn-dlpp"
 FORMAT_VERSION = 1
-_DOCUMENT_KEY = "sklearn_dlpp"
-_DIGEST_KEY = "sklearn_dlpp_sha256"
+KEY_ENVIRONMENT_VARIABLE = _format.KEY_ENVIRONMENT_VARIABLE
 
 # The only classes a file can name: loading never imports or looks up anything else.
 ESTIMATORS: dict[str, type] = {
@@ -79,18 +92,25 @@ _ROUTED_METHODS = (
 # numpy dtype kinds that JSON represents exactly: bool, integers, floats, unicode, object.
 _ARRAY_KINDS = frozenset("biufUO")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+# A string array may take up to this many times the characters its items take in the
+# file (numpy stores 4 bytes per character and pads every item to the widest), or
+# _MAX_STRING_BYTES, whichever is more.
+_SCALARS = frozenset({bool, int, float, str})
+_STRING_WIDENING = 16
+_MAX_STRING_BYTES = 1 << 16
 
 
-def save(estimator: Any, path: str | os.PathLike) -> None:
-    """Save an estimator to a safetensors file, without pickle.
+def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | None = None) -> None:
+    """Save an estimator to a safetensors file, without pickle, signed when a key is given.
 
     The file holds the network weights as tensors and, in its metadata, a JSON
     document with the class name, the constructor parameters and the fitted
     attributes (numbers, strings, lists, tuples, dicts, numpy scalars and arrays
     of booleans, numbers, strings or JSON-representable objects), and the
-    metadata routing requests (``set_fit_request`` & co.). It is written
-    to a temporary file first and then renamed, so an interrupted save never
-    leaves a truncated file in place of a good one.
+    metadata routing requests (``set_fit_request`` & co.), with a SHA-256
+    digest of all of it and, given a key, an HMAC-SHA256 signature. It is
+    written to a temporary file first and then renamed, so an interrupted save
+    never leaves a truncated file in place of a good one.
 
     Parameters
     ----------
@@ -100,21 +120,35 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
         not rebuild them.
     path : str or os.PathLike
         Destination; ``.safetensors`` is the natural suffix.
+    key : str, bytes, False or None, default=None
+        Secret key (at least 16 bytes) to sign the file with, so that
+        ``load(path, key=key)`` refuses any file not signed with it. None reads
+        the key from the environment variable ``SKLEARN_DLPP_MODEL_KEY`` and
+        leaves the file unsigned when it is not set; False never signs.
 
     Raises
     ------
     TypeError
-        When ``estimator`` is not one of the package's estimators.
+        When ``estimator`` is not one of the package's estimators, or ``key``
+        is not a string or bytes.
     ValueError
-        When a parameter or fitted attribute cannot be stored as data, naming
-        it. In particular ``callbacks`` must be None or empty: skorch callbacks
-        are objects, which only pickle could store; they act during ``fit`` only,
-        so ``estimator.set_params(callbacks=None)`` before saving loses nothing
+        When a parameter is one that ``fit`` would refuse, or a parameter or
+        fitted attribute cannot be stored as data or is not what ``fit``
+        makes, naming it; when the key is shorter than 16 bytes. In particular
+        ``callbacks`` must be None or empty: skorch callbacks are objects,
+        which only pickle could store; they act during ``fit`` only, so
+        ``estimator.set_params(callbacks=None)`` before saving loses nothing
         that predictions need.
 
     See Also
     --------
     load : Read the file back.
+
+    Notes
+    -----
+    Without a key, the digest detects accidental corruption only: anyone who
+    can write the file can also recompute the digest. With a key, a file that
+    loads was written by someone holding the key, and not modified since.
 
     Examples
     --------
@@ -125,16 +159,18 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
     >>> y = np.array(["no", "no", "no", "yes"] * 10)
     >>> clf = PerceptronClassifier(solver="lbfgs", random_state=0).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "perceptron.safetensors")
-    >>> save(clf, path)
-    >>> copy = load(path)
+    >>> save(clf, path, key="a secret of 16 bytes or more")
+    >>> copy = load(path, key="a secret of 16 bytes or more")
     >>> copy.classes_
     array(['no', 'yes'], dtype='<U3')
     >>> bool(np.array_equal(copy.predict_proba(X), clf.predict_proba(X)))
     True
     """
-    safetensors_torch = _safetensors()
+    _safetensors()
+    signing_key = _format.resolve_key(key)
     name = type(estimator).__name__
-    if ESTIMATORS.get(name) is not type(estimator):
+    cls = ESTIMATORS.get(name)
+    if cls is not type(estimator):
         msg = (
             f"save stores the estimators of sklearn_dlpp ({', '.join(sorted(ESTIMATORS))}); "
             f"got {type(estimator).__module__}.{type(estimator).__qualname__}. Use pickle "
@@ -149,6 +185,8 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
             "save, or use pickle/joblib to keep them."
         )
         raise ValueError(msg)
+    # What fit would refuse, save refuses: load validates the same way.
+    estimator._validate_params()
     module = getattr(estimator, "module_", None)
     fitted = module is not None
     attributes = {}
@@ -158,12 +196,13 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
             for key, value in vars(estimator).items()
             if key not in params and key not in _REBUILT and key != _REQUESTS
         }
+    encoded_params = {key: _encode(value, f"parameter {key!r}") for key, value in params.items()}
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "estimator": name,
         "fitted": fitted,
-        "params": {key: _encode(value, f"parameter {key!r}") for key, value in params.items()},
+        "params": encoded_params,
         "attributes": {
             key: _encode(value, f"fitted attribute {key!r}") for key, value in attributes.items()
         },
@@ -175,24 +214,69 @@ def save(estimator: Any, path: str | os.PathLike) -> None:
             key: value.detach().to("cpu").contiguous() for key, value in module.state_dict().items()
         }
     text = json.dumps(document, allow_nan=False, separators=(",", ":"))
-    metadata = {_DOCUMENT_KEY: text, _DIGEST_KEY: _digest(text, tensors)}
-    _write_atomically(Path(path), safetensors_torch.save(tensors, metadata=metadata))
+    _check_readable(cls, document, tensors)
+    payload = _format.encode(tensors, text, signing_key)
+    header = int.from_bytes(payload[:8], "little")
+    if header > _format.MAX_HEADER_BYTES:
+        msg = (
+            f"Cannot save: the estimator's parameters, fitted attributes and tensor names "
+            f"take {header} bytes, more than load reads ({_format.MAX_HEADER_BYTES} bytes)."
+        )
+        raise ValueError(msg)
+    _format.check_header_size(payload[8 : 8 + header], "Cannot save: the estimator")
+    if len(tensors) > _format.MAX_TENSORS:
+        msg = (
+            f"Cannot save: the network has {len(tensors)} tensors, more than load reads "
+            f"({_format.MAX_TENSORS})."
+        )
+        raise ValueError(msg)
+    _write_atomically(Path(path), payload)
 
 
-def load(path: str | os.PathLike) -> Any:
+def _check_readable(cls: type, document: dict, tensors: dict[str, Tensor]) -> None:
+    """Refuse to write what :func:`load` would refuse to read, naming the reason."""
+    try:
+        copy = _with_params(cls, document["params"])
+        if document["fitted"]:
+            _set_attributes(copy, document["attributes"])
+            _checks.check_fitted_attributes(copy)
+            _checks.check_layer_counts(copy, len(tensors))
+            declared = {key: (tuple(t.shape), t.dtype) for key, t in tensors.items()}
+            _checks.check_layout(_checks.layout(copy), declared)
+            if isinstance(copy, ClassifierOutputs):
+                _label_binarizer(copy)
+    except (ValueError, TypeError) as exc:
+        msg = f"Cannot save this {cls.__name__}: load would refuse the file ({exc})."
+        raise ValueError(msg) from exc
+
+
+def load(path: str | os.PathLike, *, key: str | bytes | bool | None = None) -> Any:
     """Load an estimator saved by :func:`save`, without executing anything from the file.
 
-    The file is parsed as data: the safetensors header and tensors, and a JSON
-    document. The estimator class is looked up by name among the package's seven
-    estimators; parameters are validated like ``fit`` does; the network is rebuilt
-    from them and the fitted attributes, and its weights are checked key by key
-    for names, shapes and dtypes. A model saved from CUDA loads on the CPU when
-    CUDA is not available (``device_`` becomes ``'cpu'``).
+    The file is parsed as data, in an order that lets no file cost more than
+    its own size: the safetensors header (at most 4 MiB) and every declared
+    tensor's dtype, shape and byte range are checked first; then the
+    signature (with a key) or the digest (without) over the document and
+    every tensor; then the JSON document. The estimator class is looked up
+    by name among the package's seven estimators; parameters are validated
+    like ``fit`` does and fitted attributes checked for the types and sizes
+    that ``fit`` gives them; the network is laid out on PyTorch's ``meta``
+    device (no memory) and compared key by key, shape by shape and dtype by
+    dtype with the stored tensors, which then become its weights without a
+    copy. A model saved from CUDA loads on the CPU when CUDA is not available
+    (``device_`` becomes ``'cpu'``).
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save`.
+    key : str, bytes, False or None, default=None
+        Key the file must be signed with: a file that is not signed, or signed
+        with another key, or modified after signing is refused before anything
+        in it is used. None reads the key from the environment variable
+        ``SKLEARN_DLPP_MODEL_KEY`` and, when that is not set, checks only the
+        SHA-256 digest, which detects corruption but not deliberate changes;
+        False checks only the digest whatever the environment says.
 
     Returns
     -------
@@ -205,10 +289,14 @@ def load(path: str | os.PathLike) -> Any:
     ------
     OSError
         When the file cannot be read (missing, a directory, no permission).
+    TypeError
+        When ``key`` is not a string or bytes.
     ValueError
-        When the file is not a safetensors file, was not written by :func:`save`,
-        comes from a newer format version, was modified or corrupted after saving
-        (digest mismatch), or describes an estimator that cannot be rebuilt.
+        For every file that is not exactly what :func:`save` wrote: not a
+        safetensors file, not written by :func:`save`, from a newer format
+        version, modified or corrupted after saving (digest mismatch), not
+        signed with ``key`` (signature mismatch), declaring more than it
+        stores, or describing an estimator that ``fit`` could not have made.
 
     See Also
     --------
@@ -226,28 +314,17 @@ def load(path: str | os.PathLike) -> Any:
     ...
     ValueError: ...foreign.safetensors is not a safetensors file...
     """
-    safetensors_torch = _safetensors()
+    signing_key = _format.resolve_key(key)
     path = Path(path)
-    data = path.read_bytes()
-    text, digest = _read_metadata(data, path)
+    container = _format.read(path)
+    _format.verify(container, signing_key, path)
     try:
-        tensors = safetensors_torch.load(data)
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        msg = f"{path} is not a valid safetensors file: {exc}"
-        raise ValueError(msg) from exc
-    if digest != _digest(text, tensors):
-        msg = (
-            f"{path} was modified or corrupted after it was saved: its SHA-256 digest does "
-            "not match its contents."
-        )
-        raise ValueError(msg)
-    try:
-        document = json.loads(text)
+        document = json.loads(container.text)
     except (ValueError, RecursionError) as exc:
         msg = f"{path}: the estimator document is not valid JSON ({exc})."
         raise ValueError(msg) from exc
     try:
-        return _rebuild(document, tensors, path)
+        return _rebuild(document, container, path)
     except RecursionError as exc:
         msg = f"{path}: the estimator document is nested too deeply."
         raise ValueError(msg) from exc
@@ -259,7 +336,7 @@ def _safetensors() -> Any:
         import safetensors.torch
     except ImportError as exc:
         msg = (
-            "save and load need the safetensors package: pip install 'sklearn-dlpp[persist]' "
+            "save needs the safetensors package: pip install 'sklearn-dlpp[persist]' "
             "(or pickle/joblib, which need nothing)."
         )
         raise ImportError(msg) from exc
@@ -279,41 +356,6 @@ def _write_atomically(path: Path, payload: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-
-
-def _read_metadata(data: bytes, path: Path) -> tuple[str, str]:
-    """The document and digest from the safetensors header (8-byte length, JSON)."""
-    not_safetensors = f"{path} is not a safetensors file written by sklearn_dlpp.save"
-    if len(data) < 8:
-        raise ValueError(not_safetensors + " (too short).")
-    length = int.from_bytes(data[:8], "little")
-    if length > len(data) - 8:
-        raise ValueError(not_safetensors + " (bad header length).")
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(not_safetensors + " (unreadable header).") from exc
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(metadata, dict) or _DOCUMENT_KEY not in metadata:
-        msg = (
-            f"{path} holds no sklearn_dlpp estimator: it may be a safetensors file written "
-            "by another tool (only files written by sklearn_dlpp.save can be loaded)."
-        )
-        raise ValueError(msg)
-    text, digest = metadata.get(_DOCUMENT_KEY), metadata.get(_DIGEST_KEY)
-    if not isinstance(text, str) or not isinstance(digest, str):
-        raise ValueError(not_safetensors + " (malformed metadata).")
-    return text, digest
-
-
-def _digest(text: str, tensors: dict[str, Tensor]) -> str:
-    """SHA-256 of the document and of every tensor's name, dtype, shape and bytes."""
-    digest = hashlib.sha256(text.encode())
-    for key in sorted(tensors):
-        tensor = tensors[key].contiguous()
-        digest.update(f"\0{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------- encoding
@@ -411,7 +453,15 @@ def _decode(value: Any) -> Any:
         if dtype.kind == "O":
             msg = "numpy scalars of object dtype do not exist"
             raise ValueError(msg)
-        return np.array(item, dtype=dtype)[()]
+        if not (item is None or isinstance(item, (bool, int, float, str))):
+            msg = f"a numpy scalar of dtype {dtype} holds a {type(item).__name__}"
+            raise ValueError(msg)
+        _check_width(dtype, [item])
+        try:
+            return np.array(item, dtype=dtype)[()]
+        except (TypeError, ValueError, OverflowError) as exc:
+            msg = f"{item!r:.40} does not fit dtype {dtype} ({exc})"
+            raise ValueError(msg) from exc
     if kind == "ndarray":
         return _decode_array(value)
     if kind == "random_state":
@@ -430,7 +480,9 @@ def _decode(value: Any) -> Any:
 def _decode_array(value: dict[str, Any]) -> np.ndarray:
     dtype = _dtype(_field(value, "dtype", str))
     shape = _field(value, "shape", list)
-    items = [_decode(item) for item in _field(value, "items", list)]
+    items = _field(value, "items", list)
+    if not all(item is None or type(item) in _SCALARS for item in items):
+        items = [_decode(item) for item in items]
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         msg = f"invalid array shape {shape}"
         raise ValueError(msg)
@@ -446,12 +498,27 @@ def _decode_array(value: dict[str, Any]) -> np.ndarray:
         if not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
             msg = f"a {dtype} array holds non-scalar items"
             raise ValueError(msg)
+        _check_width(dtype, items)
         try:
             flat = np.array(items, dtype=dtype)
         except (TypeError, ValueError, OverflowError) as exc:
             msg = f"items do not fit dtype {dtype} ({exc})"
             raise ValueError(msg) from exc
     return flat.reshape(shape)
+
+
+def _check_width(dtype: np.dtype, items: list[Any]) -> None:
+    """Refuse string dtypes far wider than their items: a short file must stay small in memory.
+
+    numpy gives an array of strings the width of the longest; a saved array may be
+    wider (labels of a wider array), but not by more than this factor.
+    """
+    if dtype.kind != "U":
+        return
+    written = sum(len(item) + 3 if isinstance(item, str) else 8 for item in items)
+    if dtype.itemsize * len(items) > max(_MAX_STRING_BYTES, _STRING_WIDENING * written):
+        msg = f"{len(items)} strings of {written} characters do not need dtype {dtype}"
+        raise ValueError(msg)
 
 
 def _dtype(name: str) -> np.dtype:
@@ -475,7 +542,7 @@ def _field(value: dict[str, Any], key: str, kind: type) -> Any:
 
 
 # ------------------------------------------------------------------- rebuild
-def _rebuild(document: Any, tensors: dict[str, Tensor], path: Path) -> Any:
+def _rebuild(document: Any, container: _format.Container, path: Path) -> Any:
     """The estimator a checked document describes, with its network and derived state."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         msg = f"{path} holds no sklearn_dlpp estimator document."
@@ -502,8 +569,16 @@ def _rebuild(document: Any, tensors: dict[str, Tensor], path: Path) -> Any:
         if document.get("fitted") is not True:
             return estimator
         _set_attributes(estimator, attributes)
-        _rebuild_fitted_state(estimator, tensors)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as exc:
+        _rebuild_fitted_state(estimator, container)
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        RuntimeError,
+        OverflowError,
+    ) as exc:
         msg = f"{path} does not describe a valid {name}: {exc}"
         raise ValueError(msg) from exc
     return estimator
@@ -566,27 +641,26 @@ def _set_attributes(estimator: Any, attributes: dict[str, Any]) -> None:
         setattr(estimator, key, _decode(value))
 
 
-def _rebuild_fitted_state(estimator: Any, tensors: dict[str, Tensor]) -> None:
-    """The network with the file's weights, on an available device, and derived state."""
-    graph = isinstance(estimator, BaseGraphEstimator)
-    n_inputs = estimator.n_node_features_ if graph else estimator.n_features_in_
-    # Building draws initial weights; the global RNG is left as it was.
-    with torch.random.fork_rng(devices=[]):
-        module = estimator._build_module(n_inputs, estimator.n_outputs_)
-    expected = module.state_dict()
-    if set(expected) != set(tensors):
-        missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        msg = f"the weights do not fit the network (missing {missing}, unexpected {extra})"
-        raise ValueError(msg)
-    for key, tensor in tensors.items():
-        want = expected[key]
-        if tensor.shape != want.shape or tensor.dtype != want.dtype:
-            msg = (
-                f"weight {key!r} has shape {tuple(tensor.shape)} and dtype {tensor.dtype}, "
-                f"the network needs {tuple(want.shape)} and {want.dtype}"
-            )
-            raise ValueError(msg)
-    module.load_state_dict(tensors)
+def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
+    """The network with the file's weights, on an available device, and derived state.
+
+    Everything the file declares is checked before memory is spent on it: the
+    fitted attributes, the layer counts against the number of stored tensors,
+    and the network's layout (on the meta device) against the stored shapes.
+    """
+    _checks.check_fitted_attributes(estimator)
+    _checks.check_layer_counts(estimator, len(container.entries))
+    module = _checks.layout(estimator)
+    declared = {key: (entry.shape, entry.dtype) for key, entry in container.entries.items()}
+    _checks.check_layout(module, declared)
+    # The stored tensors become the weights, sharing the file's buffer: no second copy.
+    _assign(module, _format.tensors(container))
+    if any(t.is_meta for t in (*module.parameters(), *module.buffers())):
+        # A network with state outside its state_dict: build it for real, now that its
+        # size is known to be the stored tensors' size.
+        with torch.random.fork_rng(devices=[]):
+            module = estimator._build_module(*_inputs_outputs(estimator))
+        module.load_state_dict(_format.tensors(container))
     device = torch.device(estimator.device_)
     if device.type == "cuda" and not torch.cuda.is_available():
         device = torch.device("cpu")
@@ -595,6 +669,30 @@ def _rebuild_fitted_state(estimator: Any, tensors: dict[str, Tensor]) -> None:
     if isinstance(estimator, ClassifierOutputs):
         estimator._label_binarizer = _label_binarizer(estimator)
     estimator._after_load()
+
+
+def _assign(module: torch.nn.Module, tensors: dict[str, Tensor]) -> None:
+    """``module.load_state_dict(tensors, assign=True)`` for names already checked.
+
+    One lookup per tensor, where ``load_state_dict`` scans the whole state_dict
+    for every submodule (seconds for a network of a thousand layers).
+    """
+    for name, tensor in tensors.items():
+        owner_name, _, leaf = name.rpartition(".")
+        owner = module.get_submodule(owner_name)
+        old = owner._parameters.get(leaf)
+        if old is not None:
+            owner._parameters[leaf] = torch.nn.Parameter(tensor, requires_grad=old.requires_grad)
+        elif owner._buffers.get(leaf) is not None:
+            owner._buffers[leaf] = tensor
+        else:  # state kept elsewhere (a load_state_dict hook): torch's own path
+            module.load_state_dict(tensors, assign=True)
+            return
+
+
+def _inputs_outputs(estimator: Any) -> tuple[int, int]:
+    graph = isinstance(estimator, BaseGraphEstimator)
+    return (estimator.n_node_features_ if graph else estimator.n_features_in_), estimator.n_outputs_
 
 
 def _label_binarizer(estimator: Any) -> LabelBinarizer:
@@ -606,8 +704,21 @@ def _label_binarizer(estimator: Any) -> LabelBinarizer:
         y_type = "multilabel-indicator"
     else:
         y_type = "binary"
+    # One class fits a binary output where fit allows it: estimators whose labels are
+    # not strict (the dense ones, as scikit-learn); before strictness existed, none.
+    strict = getattr(estimator, "_strict_labels", not hasattr(BaseGraphEstimator, "_strict_labels"))
+    allowed = ((2,) if strict else (1, 2)) if y_type == "binary" else (estimator.n_outputs_,)
+    if len(classes) not in allowed:
+        msg = (
+            f"{len(classes)} classes do not fit a {estimator.out_activation_} output "
+            f"with {estimator.n_outputs_} units"
+        )
+        raise ValueError(msg)
     if y_type == "multilabel-indicator":
-        binarizer = LabelBinarizer().fit(np.eye(len(classes), dtype=int))
+        # Two rows rather than np.eye: the same binarizer, in memory linear in the classes.
+        indicator = np.zeros((2, len(classes)), dtype=int)
+        indicator[1] = 1
+        binarizer = LabelBinarizer().fit(indicator)
     else:
         binarizer = LabelBinarizer().fit(classes)
     if binarizer.y_type_ != y_type or not np.array_equal(binarizer.classes_, classes):

@@ -26,6 +26,7 @@ from sklearn_dlpp import (
     NodeClassifier,
     PerceptronClassifier,
     _persist,
+    _persist_format,
     load,
     save,
 )
@@ -301,16 +302,17 @@ def test_foreign_files_are_refused_without_running_them(kind, message, tmp_path)
 def _rewrite(path, edit_document=None, edit_tensors=None, *, digest: bool = True) -> None:
     """Change a saved file as an attacker would (recomputing the digest) or as corruption."""
     data = path.read_bytes()
-    text, _ = _persist._read_metadata(data, path)
-    document = json.loads(text)
+    document = json.loads(_persist_format.read(path).text)
     tensors = safetensors_torch.load(data)
     if edit_document:
         edit_document(document)
     if edit_tensors:
         edit_tensors(tensors)
     text = json.dumps(document)
-    stamp = _persist._digest(text, tensors) if digest else "0" * 64
-    metadata = {"sklearn_dlpp": text, "sklearn_dlpp_sha256": stamp}
+    if digest:  # the documented digest, recomputed: what anyone can do without the key
+        path.write_bytes(_persist_format.encode(tensors, text, None))
+        return
+    metadata = {"sklearn_dlpp": text, "sklearn_dlpp_sha256": "0" * 64}
     path.write_bytes(safetensors_torch.save(tensors, metadata=metadata))
 
 
