@@ -109,6 +109,7 @@ class ClassifierOutputs(ClassifierMixin):
                 # As scikit-learn: multi-label y defines the label columns itself.
                 multilabel = type_of_target(y).startswith("multilabel")
                 self._label_binarizer = LabelBinarizer().fit(y if multilabel else self.classes_)
+                self._sparse_labels = bool(self._label_binarizer.sparse_input_)
                 self.classes_ = self._label_binarizer.classes_
                 self._set_out_activation()
             elif set(unique_labels(y)) - set(self.classes_):
@@ -128,6 +129,8 @@ class ClassifierOutputs(ClassifierMixin):
             ):
                 _check_two_classes(binarizer.classes_, "y")
             self._label_binarizer = binarizer
+            # Kept apart from the binarizer, which is rebuilt when a saved model loads.
+            self._sparse_labels = bool(binarizer.sparse_input_)
             self.classes_ = self._label_binarizer.classes_
             self._set_out_activation()
         else:

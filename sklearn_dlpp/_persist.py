@@ -727,4 +727,6 @@ def _label_binarizer(estimator: Any) -> LabelBinarizer:
             f"with {estimator.n_outputs_} unit(s)"
         )
         raise ValueError(msg)
+    # Fitted on a sparse indicator matrix: predictions stay sparse after loading.
+    binarizer.sparse_input_ = bool(getattr(estimator, "_sparse_labels", False))
     return binarizer

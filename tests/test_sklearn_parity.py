@@ -244,3 +244,19 @@ def test_device_is_checked_with_the_other_parameters(name):
     ours = PAIRS[name][1](device="gpu")
     with pytest.raises(ValueError, match=r"The 'device' parameter of \w+ must be"):
         ours.fit(X, target(name, y))
+
+
+def test_sparse_multilabel_predictions_stay_sparse_after_save_and_load(tmp_path):
+    pytest.importorskip("safetensors")
+    from sklearn_dlpp import load, save
+
+    X, y = data()
+    Y = sp.csr_matrix(np.c_[y, 1 - y, (X[:, 1] > 0).astype(int)])
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y)
+    save(clf, tmp_path / "m.safetensors", key=False)
+    restored = load(tmp_path / "m.safetensors", key=False)
+    assert sp.issparse(restored.predict(X))
+    assert (restored.predict(X) != clf.predict(X)).nnz == 0
