@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from itertools import pairwise
 from typing import Any
 
@@ -14,7 +15,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from sklearn_dlpp._base import BaseNeuralEstimator
-from sklearn_dlpp._engine import TrainingData
+from sklearn_dlpp._dense_kernel import predict_raw
+from sklearn_dlpp._engine import TrainingData, bounded_threads
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -26,6 +28,8 @@ _NUMPY_ACTIVATIONS = {
 }
 # Up to this many rows on the CPU, predictions run through numpy (see _numpy_forward).
 _NUMPY_ROWS = 64
+# Rows per chunk of a bulk CPU prediction: a hidden layer's activations stay in cache.
+_CPU_PREDICT_ROWS = 4096
 
 
 class DenseNetwork(nn.Sequential):
@@ -37,10 +41,39 @@ class DenseNetwork(nn.Sequential):
     its hooks (DistributedDataParallel, user hooks on the whole network).
     """
 
+    # The forward is the plain chain of layers: _dense_kernel may compute it.
+    _plain_sequential = True
+
     def forward(self, x: Tensor) -> Tensor:
         for layer in self:
             x = layer.forward(x)
         return x
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Trained by _dense_kernel, the parameters are views of one flat buffer;
+        # pickled or deep-copied as they are, each would carry the whole buffer.
+        state = super().__getstate__()
+        state["_modules"] = {name: _compact(layer) for name, layer in self._modules.items()}
+        return state
+
+
+def _compact(layer: nn.Module) -> nn.Module:
+    """``layer``, or a shallow copy whose parameters own just their own memory."""
+    params = layer._parameters
+    if not any(p is not None and _is_view(p) for p in params.values()):
+        return layer
+    copied = copy.copy(layer)
+    copied._parameters = {
+        name: nn.Parameter(p.detach().clone(), p.requires_grad)
+        if p is not None and _is_view(p)
+        else p
+        for name, p in params.items()
+    }
+    return copied
+
+
+def _is_view(t: Tensor) -> bool:
+    return t.untyped_storage().nbytes() != t.numel() * t.element_size()
 
 
 def dense_network(layer_units: list[int], activation: str, dropout: float = 0.0) -> nn.Sequential:
@@ -144,6 +177,9 @@ class BaseDense(BaseNeuralEstimator):
             msg = "Found array with 0 sample(s) while a minimum of 1 is required."
             raise ValueError(msg)
         uniform = sample_weight is None
+        # Training updates the weights in place, where a parameter's version need not
+        # change (see _dense_kernel): the numpy copies are rebuilt after the fit.
+        self.__dict__.pop("_numpy_cache", None)
         sample_weight = check_weights(sample_weight, X)
         targets = self._encode_targets(y, first=first, incremental=incremental, classes=classes)
         self._resolve_device()
@@ -193,6 +229,18 @@ class BaseDense(BaseNeuralEstimator):
         if X.shape[0] <= _NUMPY_ROWS and self.device_ == "cpu" and not sp.issparse(X):
             return self._numpy_forward(X)
         return self._raw_output(self._tensor(X))
+
+    def _raw_output(self, X: Any) -> np.ndarray:
+        """Raw outputs; on the CPU, chunk by chunk into preallocated buffers (see predict_raw)."""
+        if isinstance(X, Tensor) and X.device.type == "cpu":
+            module = self.module_
+            if module.training:
+                module.eval()
+            with bounded_threads(), torch.inference_mode():
+                raw = predict_raw(module, X, _CPU_PREDICT_ROWS)
+            if raw is not None:
+                return raw.numpy().astype(np.float64)
+        return super()._raw_output(X)
 
     def _numpy_forward(self, X: np.ndarray) -> np.ndarray:
         """The network in numpy, for a few rows on the CPU.

@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer
+from skorch.callbacks import Callback, EpochTimer
+from skorch.utils import TeeGenerator
 from torch import Tensor, nn
 
+from sklearn_dlpp import _dense_kernel
 from sklearn_dlpp._distributed import (
     data_parallel,
     local_cuda_device,
@@ -221,6 +223,14 @@ class Net(NeuralNet):
         # the wrapper only averages gradients during training. Set past
         # skorch's __setattr__, which would register it as a second module.
         object.__setattr__(self, "data_parallel_", data_parallel(self.module_))
+        # Dense networks train through backpropagation written out (see _dense_kernel);
+        # None where autograd runs the step.
+        kernel = None
+        if self.ranks_ is None and isinstance(self.criterion_, WeightedLoss):
+            kernel = _dense_kernel.attach(
+                self.module_, self.criterion_.kind, self.alpha, self.optimizer_
+            )
+        object.__setattr__(self, "kernel_", kernel)
         return self
 
     def check_data(self, X: Any, y: Any = None) -> None:
@@ -265,6 +275,49 @@ class Net(NeuralNet):
         if self.data_parallel_ is not None and torch.is_grad_enabled():
             return self.data_parallel_(x, **fit_params)
         return self.module_(x, **fit_params)
+
+    def train_step(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
+        kernel = self.kernel_
+        if kernel is None or fit_params or not kernel.usable():
+            if kernel is not None:
+                kernel.hand_over()
+            return super().train_step(batch, **fit_params)
+        self._set_training(True)
+        X, (y, w) = batch
+        if kernel.closure_only:
+            return self._kernel_closure_step(kernel, batch)
+        loss, raw = kernel.loss_and_gradients(X, y, w)
+        self._gradients_computed(kernel, batch)
+        kernel.update()
+        return {"loss": loss, "y_pred": raw}
+
+    def _kernel_closure_step(self, kernel: Any, batch: Any) -> dict[str, Any]:
+        """LBFGS: torch's optimizer with the kernel computing loss and gradient."""
+        X, (y, w) = batch
+        first: list[dict[str, Any]] = []
+
+        def closure() -> Tensor:
+            loss, raw = kernel.loss_and_gradients(X, y, w)
+            self._gradients_computed(kernel, batch)
+            if not first:
+                first.append({"loss": loss, "y_pred": raw.clone()})
+            return loss
+
+        self.optimizer_.step(closure)
+        return first[0]
+
+    def _gradients_computed(self, kernel: Any, batch: Any) -> None:
+        """skorch's ``on_grad_computed``, for callbacks that listen to it (gradient clipping)."""
+        kernel.expose_gradients()
+        base = Callback.on_grad_computed
+        listeners = (getattr(type(cb), "on_grad_computed", base) for _, cb in self.callbacks_)
+        if any(method is not base for method in listeners):
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
 
     def train_step_single(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
         step = super().train_step_single(batch, **fit_params)
