@@ -285,7 +285,7 @@ class BaseNeuralEstimator(BaseEstimator):
             # The last step can ruin the weights without a non-finite epoch loss: one
             # forward pass per fit checks (not per partial_fit call, which streams).
             finite = diverged or self.early_stopping or incremental
-            if not finite and not self._outputs_finite(train.X):
+            if not finite and not self._finite_after_fit(train):
                 self._diverged(fallbacks, train)
         except KeyboardInterrupt:
             # Documented: an interrupted fit leaves a usable estimator with the
@@ -302,6 +302,10 @@ class BaseNeuralEstimator(BaseEstimator):
             UserWarning,
             stacklevel=5,
         )
+
+    def _finite_after_fit(self, train: TrainingData) -> bool:
+        """Whether the last step left the network sound (subclasses may check more cheaply)."""
+        return self._outputs_finite(train.X)
 
     def _outputs_finite(self, X: Any) -> bool:
         return bool(np.isfinite(self._raw_output(X)).all())

@@ -380,6 +380,12 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         tensor = torch.as_tensor(values, dtype=torch.float32).to(self.device_)
         return tensor if ptr is None else RowsByGraph(tensor, ptr.to(self.device_))
 
+    def _finite_after_fit(self, train: TrainingData) -> bool:
+        # A forward pass over every training graph was an eighth of a fit. Every
+        # step's loss was finite, so only the last update can have ruined the
+        # network, and non-finite parameters show it.
+        return all(bool(torch.isfinite(p).all()) for p in self.module_.parameters())
+
     def _split(self, labels: np.ndarray, n_graphs: int) -> tuple[np.ndarray, np.ndarray]:
         """Hold out whole graphs for early stopping (stratified for graph classifiers)."""
         stratify = None
