@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import GradientNormClipping
+from skorch.callbacks import Callback, GradientNormClipping
 
 from sklearn_dlpp import MLPClassifier, MLPRegressor, PerceptronClassifier, _dense_kernel
 from sklearn_dlpp._dense import dense_network
@@ -26,7 +26,8 @@ def _targets(kind: str, n: int, rng: np.random.RandomState) -> np.ndarray:
     if kind == "binary_log_loss":
         return rng.randint(0, 2, size=(n, 2)).astype(float)
     if kind == "log_loss":
-        return np.eye(3)[rng.randint(0, 3, size=n)]
+        # Smoothed and not summing to one: the gradient holds for any targets.
+        return 0.9 * np.eye(3)[rng.randint(0, 3, size=n)] + 0.2
     if kind == "poisson":
         return rng.poisson(2.0, size=(n, 1)).astype(float)
     return rng.randn(n, 2)
@@ -245,9 +246,30 @@ def test_weights_stay_live_views_between_partial_fits():
     est.partial_fit(X, y)
     assert not np.array_equal(view, before)
     np.testing.assert_array_equal(view, est.coefs_[0].T.astype(np.float32))
-    # ... and the few-row numpy predict path sees the new weights.
-    proba = est.predict_proba(X[:3])
-    np.testing.assert_allclose(proba, est.predict_proba(np.tile(X[:3], (40, 1)))[:3], rtol=1e-5)
+
+
+class _PredictEachEpoch(Callback):
+    """Predicts a few rows (the numpy path) and the same rows through torch, each epoch."""
+
+    def __init__(self, estimator, X):
+        self.estimator, self.X = estimator, X
+        self.pairs = []
+
+    def on_epoch_end(self, net, **kwargs):
+        many = np.tile(self.X, (40, 1))  # past the numpy path's row limit
+        self.pairs.append(
+            (self.estimator.predict_proba(self.X), self.estimator.predict_proba(many))
+        )
+
+
+def test_few_row_predictions_during_a_fit_see_the_current_weights():
+    X, y = _data()
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, warm_start=True, random_state=0)
+    est.fit(X, y)  # caches numpy copies of the weights
+    callback = _PredictEachEpoch(est, X[:3])
+    est.set_params(callbacks=[callback]).fit(X, y)
+    few, many = callback.pairs[0]
+    np.testing.assert_allclose(few, many[:3], rtol=1e-5)
 
 
 def test_pickles_carry_each_parameter_not_the_whole_buffer(monkeypatch):
