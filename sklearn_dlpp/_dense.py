@@ -28,7 +28,8 @@ _NUMPY_ACTIVATIONS = {
 }
 # Up to this many rows on the CPU, predictions run through numpy (see _numpy_forward).
 _NUMPY_ROWS = 64
-# Rows per chunk of a bulk CPU prediction: a hidden layer's activations stay in cache.
+# Rows per chunk and thread of a bulk CPU prediction: a hidden layer's activations
+# stay in cache, and each thread gets this much work per parallel region.
 _CPU_PREDICT_ROWS = 4096
 
 
@@ -237,7 +238,7 @@ class BaseDense(BaseNeuralEstimator):
             if module.training:
                 module.eval()
             with bounded_threads(), torch.inference_mode():
-                raw = predict_raw(module, X, _CPU_PREDICT_ROWS)
+                raw = predict_raw(module, X, _CPU_PREDICT_ROWS * torch.get_num_threads())
             if raw is not None:
                 return raw.numpy().astype(np.float64)
         return super()._raw_output(X)
