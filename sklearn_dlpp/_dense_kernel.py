@@ -45,6 +45,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules import module as torch_modules
 
 # Switched off by tests and benchmarks that compare against the autograd step.
 enabled = True
@@ -55,8 +56,11 @@ _DEVICES = ("cpu",)
 
 _ACTIVATIONS = {nn.Identity: None, nn.Sigmoid: "logistic", nn.Tanh: "tanh", nn.ReLU: "relu"}
 _KINDS = ("binary_log_loss", "log_loss", "squared_error", "poisson")
-# Distinct batch sizes whose buffers are kept (an epoch has at most two).
+# Distinct batch sizes whose buffers are kept (an epoch has at most two), and the
+# largest buffers kept: the fitted estimator holds its net, and a full-batch LBFGS
+# fit's activations are better freed than kept.
 _CACHED_SIZES = 4
+_CACHED_ELEMENTS = 1 << 22
 
 
 def dense_layers(module: nn.Module, *, training: bool) -> list[tuple[Tensor, Tensor, Any]] | None:
@@ -103,15 +107,14 @@ def _has_hooks(module: nn.Module) -> bool:
 
 
 def _global_hooks() -> list[dict]:
-    from torch.nn.modules import module as module_
-
+    """torch's hooks on every module (``register_module_forward_hook`` ...)."""
     names = (
         "_global_forward_hooks",
         "_global_forward_pre_hooks",
         "_global_backward_hooks",
         "_global_backward_pre_hooks",
     )
-    return [getattr(module_, name) for name in names if hasattr(module_, name)]
+    return [getattr(torch_modules, name) for name in names if hasattr(torch_modules, name)]
 
 
 def _activate_(h: Tensor, activation: str | None) -> None:
@@ -141,7 +144,6 @@ class _Buffers:
         # deltas of the hidden layers (the output delta has its own buffer)
         self.d = [like.new_empty((n, w)) for w in widths[:-1]]
         self.out_delta = like.new_empty((n, widths[-1]))
-        self.scratch = like.new_empty((n, widths[-1]))
 
 
 class DenseKernel:
@@ -345,7 +347,8 @@ class DenseKernel:
         buffers = self._buffers.get(n)
         if buffers is None:
             buffers = _Buffers(n, self._widths, self.parameters)
-            if len(self._buffers) < _CACHED_SIZES:
+            small = n * sum(self._widths) <= _CACHED_ELEMENTS
+            if small and len(self._buffers) < _CACHED_SIZES:
                 self._buffers[n] = buffers
         a = buffers.a
         h = X
