@@ -115,8 +115,10 @@ def ratio(theirs: list[float], mine: list[float]) -> str:
 def run_competitors(competitors, data, repeats):
     """Fit every competitor ``repeats`` times, interleaved; times, accuracies and fitted models."""
     X_tr, y_tr, X_te, y_te = data
-    for fit in competitors.values():
-        fit(X_tr[:500], y_tr[:500])  # warm up: first calls, allocator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # batch_size clipped
+        for fit in competitors.values():
+            fit(X_tr[:500], y_tr[:500])  # warm up: first calls, allocator
     times = {name: [] for name in competitors}
     cpu = {name: [] for name in competitors}
     results = {}
