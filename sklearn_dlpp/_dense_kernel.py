@@ -61,6 +61,10 @@ _KINDS = ("binary_log_loss", "log_loss", "squared_error", "poisson")
 # fit's activations are better freed than kept.
 _CACHED_SIZES = 4
 _CACHED_ELEMENTS = 1 << 22
+# Steps whose largest activation matrix has at most this many elements run on one
+# thread: measured on 2 cores, a second thread made steps up to 512 x 64 slower
+# even on a quiet machine, and many times slower when other processes compete.
+_SERIAL_ELEMENTS = 512 * 64
 
 
 def dense_layers(module: nn.Module, *, training: bool) -> list[tuple[Tensor, Tensor, Any]] | None:
@@ -207,6 +211,7 @@ class DenseKernel:
         self._gW = [views[id(w)][1] for w, _, _ in layers]
         self._gb = [views[id(b)][1] for _, b, _ in layers]
         self._widths = [w.shape[0] for w, _, _ in layers]
+        self._widest = max(layers[0][0].shape[1], *self._widths)
         self._pointers = [(p, p.data_ptr()) for p in params]
         self._owners = [
             (m._parameters, name, m._parameters[name])
@@ -301,6 +306,10 @@ class DenseKernel:
         return views
 
     # ----------------------------------------------------------------- step
+    def serial(self, rows: int) -> bool:
+        """Whether steps on batches of ``rows`` are too small to share between threads."""
+        return rows * self._widest <= _SERIAL_ELEMENTS
+
     def usable(self) -> bool:
         """Whether the module is still the one the kernel was built for, without hooks."""
         for holder, name, p in self._owners:

@@ -276,6 +276,21 @@ class Net(NeuralNet):
             return self.data_parallel_(x, **fit_params)
         return self.module_(x, **fit_params)
 
+    def run_single_epoch(
+        self, iterator: Any, training: bool, prefix: str, step_fn: Any, **fit_params: Any
+    ) -> None:
+        threads = torch.get_num_threads()
+        kernel = self.kernel_
+        if not training or threads == 1 or kernel is None or not kernel.serial(self.batch_size):
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            return
+        # Small steps run on one thread (see _dense_kernel._SERIAL_ELEMENTS).
+        torch.set_num_threads(1)
+        try:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        finally:
+            torch.set_num_threads(threads)
+
     def train_step(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
         kernel = self.kernel_
         if kernel is None or fit_params or not kernel.usable():

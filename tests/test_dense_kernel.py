@@ -308,3 +308,30 @@ def test_bulk_predict_matches_the_module_forward():
     with torch.inference_mode():
         expected = est.module_(torch.from_numpy(big)).double().numpy()
     np.testing.assert_allclose(est._raw(big), expected, rtol=1e-6, atol=1e-6)
+
+
+class _ThreadsPerBatch(Callback):
+    def __init__(self):
+        self.threads = []
+
+    def on_batch_end(self, net, **kwargs):
+        self.threads.append(torch.get_num_threads())
+
+
+@pytest.mark.parametrize(("batch_size", "expected"), [(32, 1), (600, 2)])
+def test_small_steps_run_on_one_thread_and_the_setting_comes_back(
+    monkeypatch, batch_size, expected
+):
+    monkeypatch.setenv("SKLEARN_DLPP_NUM_THREADS", "2")  # the tests run with OMP_NUM_THREADS=1
+    X, y = _data(n=1200)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        record = _ThreadsPerBatch()
+        MLPClassifier(
+            hidden_layer_sizes=(64,), batch_size=batch_size, max_iter=1, callbacks=[record]
+        ).fit(X, y)
+        assert set(record.threads) == {expected}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
