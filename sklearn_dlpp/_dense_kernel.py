@@ -30,7 +30,8 @@ carries on from the same moments. The learning rate is read from
 as for any torch optimizer.
 
 LBFGS keeps ``torch.optim.LBFGS``; the kernel only computes its closure (the
-full-batch loss and gradient).
+full-batch loss and gradient). Steps on small batches run on one thread (see
+``_SERIAL_ELEMENTS`` and ``Net.run_single_epoch``).
 
 The step applies to CPU training of an ``nn.Sequential`` of ``nn.Linear``
 layers and identity / logistic / tanh / relu activations with one of the

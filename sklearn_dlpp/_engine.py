@@ -304,6 +304,8 @@ class Net(NeuralNet):
         loss, raw = kernel.loss_and_gradients(X, y, w)
         self._gradients_computed(kernel, batch)
         kernel.update()
+        # y_pred is the kernel's output buffer: valid until the next step (callbacks
+        # that keep it across batches must copy it).
         return {"loss": loss, "y_pred": raw}
 
     def _kernel_closure_step(self, kernel: Any, batch: Any) -> dict[str, Any]:
