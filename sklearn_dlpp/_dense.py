@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from itertools import pairwise
 from typing import Any
 
@@ -15,6 +16,8 @@ from torch import Tensor, nn
 
 from sklearn_dlpp._base import BaseNeuralEstimator
 from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._dense_kernel import predict_raw
+from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -28,6 +31,9 @@ _NUMPY_ACTIVATIONS = {
 # for networks up to this many parameters (their float64 copy is made per call).
 _NUMPY_ROWS = 64
 _NUMPY_MAX_PARAMETERS = 1 << 17
+# Rows per chunk and thread of a bulk CPU prediction: a hidden layer's activations
+# stay in cache, and each thread gets this much work per parallel region.
+_CPU_PREDICT_ROWS = 4096
 
 
 class DenseNetwork(nn.Sequential):
@@ -39,10 +45,39 @@ class DenseNetwork(nn.Sequential):
     its hooks (DistributedDataParallel, user hooks on the whole network).
     """
 
+    # The forward is the plain chain of layers: _dense_kernel may compute it.
+    _plain_sequential = True
+
     def forward(self, x: Tensor) -> Tensor:
         for layer in self:
             x = layer.forward(x)
         return x
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Trained by _dense_kernel, the parameters are views of one flat buffer;
+        # pickled or deep-copied as they are, each would carry the whole buffer.
+        state = super().__getstate__()
+        state["_modules"] = {name: _compact(layer) for name, layer in self._modules.items()}
+        return state
+
+
+def _compact(layer: nn.Module) -> nn.Module:
+    """``layer``, or a shallow copy whose parameters own just their own memory."""
+    params = layer._parameters
+    if not any(p is not None and _is_view(p) for p in params.values()):
+        return layer
+    copied = copy.copy(layer)
+    copied._parameters = {
+        name: nn.Parameter(p.detach().clone(), p.requires_grad)
+        if p is not None and _is_view(p)
+        else p
+        for name, p in params.items()
+    }
+    return copied
+
+
+def _is_view(t: Tensor) -> bool:
+    return t.untyped_storage().nbytes() != t.numel() * t.element_size()
 
 
 def dense_network(layer_units: list[int], activation: str, dropout: float = 0.0) -> nn.Sequential:
@@ -231,6 +266,18 @@ class BaseDense(BaseNeuralEstimator):
         else:
             raw = self._raw_output(self._tensor(X))
         return raw.astype(np.result_type(X.dtype, _NUMPY_DTYPES[self._torch_dtype]), copy=False)
+
+    def _raw_output(self, X: Any) -> np.ndarray:
+        """Raw outputs; on the CPU, chunk by chunk into preallocated buffers (see predict_raw)."""
+        if isinstance(X, Tensor) and X.device.type == "cpu":
+            module = self.module_
+            if module.training:
+                module.eval()
+            with bounded_threads(), torch.inference_mode():
+                raw = predict_raw(module, X, _CPU_PREDICT_ROWS * torch.get_num_threads())
+            if raw is not None:
+                return raw.numpy().astype(np.float64)
+        return super()._raw_output(X)
 
     def _numpy_forward(self, X: np.ndarray) -> np.ndarray:
         """The network in numpy, for a few rows on the CPU.

@@ -43,6 +43,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
+from sklearn_dlpp import _dense_kernel
 from sklearn_dlpp._batches import SliceBatches, TrainingData
 from sklearn_dlpp._distributed import (
     local_cuda_device,
@@ -290,17 +291,31 @@ def _run_batches(net: Any, train: TrainingData) -> None:
     """One pass over the batches: skorch's ``run_single_epoch``, with the batches'
     labels shown to callbacks (looked up only when a user callback listens)."""
     iterator = net.get_iterator(train, training=True)
-    show_labels = bool(net.callbacks) and train.labels is not None
+    listening = bool(net.callbacks)
+    show_labels = listening and train.labels is not None
     history = net.history
     count = 0
-    for batch in iterator:
-        shown = (batch[0], train.labels_of(iterator.index)) if show_labels else batch
-        net.notify("on_batch_begin", batch=shown, training=True)
-        step = net.train_step(batch)
-        history.record_batch("train_loss", step["loss"].item())
-        history.record_batch("train_batch_size", len(batch[1][0]))
-        net.notify("on_batch_end", batch=shown, training=True, **step)
-        count += 1
+    # Small dense steps run on one thread (see _dense_kernel.DenseKernel.serial).
+    threads = torch.get_num_threads()
+    kernel = getattr(net, "kernel_", None)
+    serial = threads > 1 and kernel is not None and kernel.serial(net.batch_size)
+    if serial:
+        torch.set_num_threads(1)
+    try:
+        for batch in iterator:
+            shown = (batch[0], train.labels_of(iterator.index)) if show_labels else batch
+            net.notify("on_batch_begin", batch=shown, training=True)
+            step = net.train_step(batch)
+            history.record_batch("train_loss", step["loss"].item())
+            history.record_batch("train_batch_size", len(batch[1][0]))
+            if listening and isinstance(step.get("y_pred"), Tensor):
+                # Callbacks may keep predictions (EpochScoring's cache): their own copy.
+                step = {**step, "y_pred": step["y_pred"].detach().clone()}
+            net.notify("on_batch_end", batch=shown, training=True, **step)
+            count += 1
+    finally:
+        if serial:
+            torch.set_num_threads(threads)
     history.record("train_batch_count", count)
 
 
@@ -369,8 +384,8 @@ def _run_epochs(
                 )
         # The last step can ruin the weights without a non-finite epoch loss: one
         # forward pass per fit checks (not per partial_fit call, which streams).
-        checked = diverged or spec.early_stopping or spec.incremental or not spec.check_outputs
-        if not checked and not _outputs_finite(owner, train):
+        checked = diverged or spec.early_stopping or spec.incremental
+        if not checked and not _finite_after_fit(owner, spec, train):
             _diverged(owner, spec, fallbacks, train)
     except KeyboardInterrupt:
         # Documented: an interrupted fit leaves a usable estimator with the
@@ -406,6 +421,15 @@ def _interrupted(owner: Any) -> None:
         UserWarning,
         stacklevel=5,
     )
+
+
+def _finite_after_fit(owner: Any, spec: Spec, train: TrainingData) -> bool:
+    """Did the last step leave the network sound? A forward pass over the training
+    data, or (``spec.check_outputs`` False: graph fits, where that pass costs a tenth
+    of the fit) finite parameters."""
+    if spec.check_outputs:
+        return _outputs_finite(owner, train)
+    return all(bool(torch.isfinite(p).all()) for p in owner.module_.parameters())
 
 
 def _outputs_finite(owner: Any, train: TrainingData) -> bool:
@@ -541,7 +565,8 @@ def _net_class() -> type:
     """skorch's NeuralNet, specialised; built on the first fit so that importing the
     package does not import skorch (and whatever skorch imports)."""
     from skorch import NeuralNet
-    from skorch.callbacks import EpochTimer, PassthroughScoring
+    from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+    from skorch.utils import TeeGenerator
 
     class Net(NeuralNet):
         """skorch's NeuralNet with tensor-slicing batches and an L2 penalty like scikit-learn's.
@@ -587,6 +612,14 @@ def _net_class() -> type:
             # the wrapper only averages gradients during training. Set past
             # skorch's __setattr__, which would register it as a second module.
             object.__setattr__(self, "data_parallel_", wrap_for_data_parallel(self.module_))
+            # Dense networks train through backpropagation written out (see
+            # _dense_kernel); None where autograd runs the step (data parallelism too).
+            kernel = None
+            if self.ranks_ is None and isinstance(self.criterion_, WeightedLoss):
+                kernel = _dense_kernel.attach(
+                    self.module_, self.criterion_.kind, self.alpha, self.optimizer_
+                )
+            object.__setattr__(self, "kernel_", kernel)
             return self
 
         def check_data(self, X: Any, y: Any = None) -> None:
@@ -632,6 +665,54 @@ def _net_class() -> type:
             if self.data_parallel_ is not None and torch.is_grad_enabled():
                 return self.data_parallel_(x, **fit_params)
             return self.module_(x, **fit_params)
+
+        def train_step(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
+            kernel = self.kernel_
+            if kernel is None or fit_params or not kernel.usable():
+                if kernel is not None:
+                    kernel.hand_over()
+                return super().train_step(batch, **fit_params)
+            self._set_training(True)
+            X, (y, w) = batch
+            if kernel.closure_only:
+                return self._kernel_closure_step(kernel, batch)
+            loss, raw = kernel.loss_and_gradients(X, y, w)
+            self._gradients_computed(kernel, batch)
+            kernel.update()
+            # What optimizer.step() records for torch's LR schedulers (skorch's
+            # LRScheduler): the kernel's update is the optimizer's step.
+            self.optimizer_._opt_called = True
+            # y_pred is the kernel's output buffer: valid until the next step
+            # (_run_batches copies it for callbacks, which may keep it).
+            return {"loss": loss, "y_pred": raw}
+
+        def _kernel_closure_step(self, kernel: Any, batch: Any) -> dict[str, Any]:
+            """LBFGS: torch's optimizer with the kernel computing loss and gradient."""
+            X, (y, w) = batch
+            first: list[dict[str, Any]] = []
+
+            def closure() -> Tensor:
+                loss, raw = kernel.loss_and_gradients(X, y, w)
+                self._gradients_computed(kernel, batch)
+                if not first:
+                    first.append({"loss": loss, "y_pred": raw.clone()})
+                return loss
+
+            self.optimizer_.step(closure)
+            return first[0]
+
+        def _gradients_computed(self, kernel: Any, batch: Any) -> None:
+            """skorch's ``on_grad_computed``, for callbacks that listen (gradient clipping)."""
+            kernel.expose_gradients()
+            base = Callback.on_grad_computed
+            listeners = (getattr(type(cb), "on_grad_computed", base) for _, cb in self.callbacks_)
+            if any(method is not base for method in listeners):
+                self.notify(
+                    "on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch,
+                    training=True,
+                )
 
         def train_step_single(self, batch: Any, **fit_params: Any) -> dict[str, Any]:
             step = super().train_step_single(batch, **fit_params)

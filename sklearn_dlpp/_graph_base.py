@@ -94,6 +94,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
     _level = "graph"
     # One-class y and labels unseen in fit are refused (see ClassifierOutputs).
     _strict_labels = True
+    # No forward pass over every training graph at the end of a fit (an eighth of
+    # the fit): every step's loss was finite, so only the last update can have
+    # ruined the network, and non-finite parameters show it (see _engine).
+    _check_outputs_after_fit = False
     # Graphs per forward pass at predict time: bounded memory for large inputs.
     _predict_chunk = 1024
 

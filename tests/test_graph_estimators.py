@@ -7,6 +7,7 @@ import pickle
 import networkx as nx
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -17,8 +18,15 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
     check_set_params,
 )
+from skorch.callbacks import Callback
 
-from sklearn_dlpp import EdgeClassifier, GraphClassifier, GraphRegressor, NodeClassifier
+from sklearn_dlpp import (
+    EdgeClassifier,
+    GraphClassifier,
+    GraphRegressor,
+    NodeClassifier,
+    TrainingDivergedWarning,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -311,3 +319,33 @@ def test_deep_set_attention_is_a_matrix_per_set_and_sum_has_none(graphs):
         np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="no attention"):
         fitted(GraphClassifier, graphs).attention_weights(graphs)
+
+
+def test_fit_ends_without_a_forward_pass_over_the_training_graphs(graphs, monkeypatch):
+    calls = []
+    forward = GraphClassifier._raw_output
+    monkeypatch.setattr(
+        GraphClassifier, "_raw_output", lambda self, X: calls.append(1) or forward(self, X)
+    )
+    fitted(GraphClassifier, graphs, max_iter=2)
+    assert calls == []
+
+
+class _RuinLastEpoch(Callback):
+    """Sets a parameter to NaN at the end of the last epoch (its loss stays finite)."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+        self.seen = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        self.seen += 1
+        if self.seen == self.epochs:
+            with torch.no_grad():
+                next(net.module_.parameters()).fill_(float("nan"))
+
+
+def test_a_last_update_that_ruins_the_network_is_still_caught(graphs):
+    with pytest.warns(TrainingDivergedWarning):
+        est = fitted(GraphClassifier, graphs, max_iter=3, callbacks=[_RuinLastEpoch(3)])
+    assert all(torch.isfinite(p).all() for p in est.module_.parameters())
