@@ -175,7 +175,7 @@ class BaseDense(BaseNeuralEstimator):
         """The training precision: the network's once built, else ``dtype`` or X's."""
         module = getattr(self, "module_", None)
         if module is not None:
-            return next(module.parameters()).dtype
+            return self._linears()[0].weight.dtype
         return torch.float64 if self._dtype_name == "float64" else torch.float32
 
     def _resolve_dtype(self, X: Any, first: bool) -> None:
@@ -218,6 +218,7 @@ class BaseDense(BaseNeuralEstimator):
         # Without weights the loss is a plain mean: cheaper, and the same number.
         train = self._training_data(X, targets, None if uniform else sample_weight, y)
         self._train(train, valid, X.shape[1], targets.shape[1], incremental=incremental)
+        self._cache_numpy_views()
         return self
 
     def _training_data(self, X: Any, targets: Any, weights: Any, labels: Any) -> TrainingData:
@@ -255,17 +256,19 @@ class BaseDense(BaseNeuralEstimator):
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "module_")
         X = self._check_X(X, reset=False)
-        _check_float32_range(X, self._torch_dtype)
+        linears = self._linears()
+        dtype = linears[0].weight.dtype
+        _check_float32_range(X, dtype)
         if (
             X.shape[0] <= _NUMPY_ROWS
             and self.device_ == "cpu"
             and not sp.issparse(X)
-            and sum(p.numel() for p in self.module_.parameters()) <= _NUMPY_MAX_PARAMETERS
+            and sum(m.weight.numel() + m.bias.numel() for m in linears) <= _NUMPY_MAX_PARAMETERS
         ):
-            raw = self._numpy_forward(X)
+            raw = self._numpy_forward(X, linears)
         else:
             raw = self._raw_output(self._tensor(X))
-        return raw.astype(np.result_type(X.dtype, _NUMPY_DTYPES[self._torch_dtype]), copy=False)
+        return raw.astype(np.result_type(X.dtype, _NUMPY_DTYPES[dtype]), copy=False)
 
     def _raw_output(self, X: Any) -> np.ndarray:
         """Raw outputs; on the CPU, chunk by chunk into preallocated buffers (see predict_raw)."""
@@ -279,7 +282,7 @@ class BaseDense(BaseNeuralEstimator):
                 return raw.numpy().astype(np.float64)
         return super()._raw_output(X)
 
-    def _numpy_forward(self, X: np.ndarray) -> np.ndarray:
+    def _numpy_forward(self, X: np.ndarray, linears: list[nn.Linear] | None = None) -> np.ndarray:
         """The network in numpy, for a few rows on the CPU.
 
         torch's per-module dispatch costs ~60 us for a 3-layer MLP, four times
@@ -293,14 +296,36 @@ class BaseDense(BaseNeuralEstimator):
         through ``coefs_`` are always seen.
         """
         h = np.asarray(X, dtype=np.float64)
-        linears = self._linears()
-        for i, m in enumerate(linears):
-            h = h @ _float64(m.weight).T + _float64(m.bias)
-            if i < len(linears) - 1:
-                activation = _NUMPY_ACTIVATIONS[self.activation]
-                if activation is not None:
-                    h = activation(h)
+        layers = self._numpy_views(self._linears() if linears is None else linears)
+        activation = _NUMPY_ACTIVATIONS[self.activation]
+        for i, (weight, bias) in enumerate(layers):
+            h = h @ weight.T.astype(np.float64, copy=False) + bias.astype(np.float64, copy=False)
+            if i < len(layers) - 1 and activation is not None:
+                h = activation(h)
         return h
+
+    def _numpy_views(self, linears: list[nn.Linear]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """numpy views of the weights (CPU), made again only when a parameter's memory moves.
+
+        Views, not copies: in-place training steps and edits through ``coefs_``
+        are seen at once; a new storage (a new module, re-pointed parameters)
+        changes the data pointers that key the cache.
+        """
+        key = tuple(p.data_ptr() for m in linears for p in (m.weight, m.bias))
+        cached = self.__dict__.get("_numpy_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        # Made at the end of fit and load (predict must not change the estimator).
+        return [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in linears]
+
+    def _cache_numpy_views(self) -> None:
+        if self.device_ == "cpu":
+            linears = self._linears()
+            key = tuple(p.data_ptr() for m in linears for p in (m.weight, m.bias))
+            self._numpy_cache = (key, self._numpy_views(linears))
+
+    def _after_load(self) -> None:
+        self._cache_numpy_views()
 
 
 class _LiveWeights(list):
@@ -344,10 +369,6 @@ def _assign(linears: list[nn.Linear], name: str, values: list[Any], *, transpose
         raise ValueError(msg)
     for i, (layer, value) in enumerate(zip(linears, values, strict=True)):
         _copy_into(getattr(layer, name), value, transpose, f"[{i}]")
-
-
-def _float64(parameter: Tensor) -> np.ndarray:
-    return parameter.detach().to("cpu", torch.float64).numpy()
 
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
