@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import Tensor, nn
 
-from sklearn_dlpp._distributed import mean_over_ranks, shared_seed
+from sklearn_dlpp._distributed import mean_over_ranks, shared_seed_and_state
 from sklearn_dlpp._engine import (
     Net,
     TrainingData,
@@ -105,12 +105,11 @@ class BaseNeuralEstimator(BaseEstimator):
             return self._seed_
         self._random_state = check_random_state(self.random_state)
         self._seed_ = seed_from(self._random_state)
-        shared = shared_seed(self._seed_)
-        if shared != self._seed_:
-            # Data-parallel ranks with random_state=None: rank 0's draw decides
-            # the validation split too, so that all ranks train on the same data.
-            self._seed_ = shared
-            self._random_state = np.random.RandomState(shared)
+        self._seed_, shared_state = shared_seed_and_state(self._seed_)
+        if shared_state is not None:
+            # Data-parallel ranks: rank 0's draw decides the validation split too,
+            # on every rank (rank 0's own state may be numpy's global one).
+            self._random_state = shared_state
         return self._seed_
 
     def _batch_size(self, n_samples: int) -> int:
