@@ -110,3 +110,26 @@ def test_a_few_rows_on_the_cpu_are_predicted_without_torch(cls):
             np.testing.assert_array_equal(few, many[:-1])
         else:
             np.testing.assert_allclose(few, many[:-1], rtol=1e-5, atol=1e-6)
+
+
+def test_few_row_predictions_reuse_the_weights_copied_at_fit(monkeypatch):
+    from sklearn_dlpp._dense import BaseDense
+
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    model = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(X, y)
+    copies = []
+    original = BaseDense._copy_numpy_layers
+
+    def counted(self):
+        copies.append(1)
+        return original(self)
+
+    monkeypatch.setattr(BaseDense, "_copy_numpy_layers", counted)
+    before = model.predict_proba(X[:5])
+    for _ in range(3):
+        model.predict_proba(X[:5])
+    assert not copies, "each few-row prediction copied the weights again"
+    with torch.no_grad():
+        model.module_[0].bias.add_(1.0)  # an edit of module_ is still seen
+    assert not np.array_equal(model.predict_proba(X[:5]), before)
+    assert copies
