@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold, cross_val_score
 
-from sklearn_dlpp import EdgeClassifier, NodeClassifier
+from sklearn_dlpp import (
+    EdgeClassifier,
+    GraphClassifier,
+    GraphRegressor,
+    MLPClassifier,
+    MLPRegressor,
+    NodeClassifier,
+    PerceptronClassifier,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -50,3 +58,19 @@ def test_cross_val_score_equals_fold_by_fold_fits(cls):
         assert model.score(test_graphs) == pytest.approx((truth == predicted).mean())
         by_hand.append(model.score(test_graphs))
     np.testing.assert_allclose(scores, by_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [NodeClassifier, EdgeClassifier, GraphClassifier, GraphRegressor])
+def test_graph_estimator_tags_tell_scikit_learn_what_x_is(cls):
+    # Tools that read tags (scikit-learn's checks, meta-estimators) must not feed 2-D X.
+    tags = cls().__sklearn_tags__()
+    assert tags.input_tags.two_d_array is False
+    assert tags.input_tags.three_d_array is True
+    assert tags.non_deterministic is False
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor, PerceptronClassifier])
+def test_dense_estimator_tags_accept_sparse_2d_x(cls):
+    tags = cls().__sklearn_tags__()
+    assert tags.input_tags.two_d_array is True
+    assert tags.input_tags.sparse is True
