@@ -45,19 +45,37 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "sklearn_dlpp/_engine.py": (
         ["tests/test_training_faults.py", "tests/test_determinism.py", "tests/test_mlp.py"],
-        ["tests/test_claims_runtime.py", "tests/test_claims_distributed.py"],
+        [
+            "tests/test_claims_runtime.py",
+            "tests/test_claims_training.py",
+            "tests/test_claims_distributed.py",
+        ],
     ),
     "sklearn_dlpp/_base.py": (
         ["tests/test_training_faults.py", "tests/test_streaming.py", "tests/test_mlp.py"],
-        ["tests/test_claims_runtime.py", "tests/test_claims_distributed.py"],
+        [
+            "tests/test_claims_training.py",
+            "tests/test_claims_defaults.py",
+            "tests/test_claims_runtime.py",
+            "tests/test_claims_distributed.py",
+        ],
     ),
     "sklearn_dlpp/_dense.py": (
         ["tests/test_perceptron.py", "tests/test_mlp.py"],
-        ["tests/test_claims_inputs.py", "tests/test_claims_runtime.py"],
+        [
+            "tests/test_claims_training.py",
+            "tests/test_claims_inputs.py",
+            "tests/test_claims_runtime.py",
+        ],
     ),
     "sklearn_dlpp/_graph_base.py": (
         ["tests/test_graph_estimators.py", "tests/test_typed_events.py"],
-        ["tests/test_claims_weights.py", "tests/test_claims_inputs.py"],
+        [
+            "tests/test_claims_defaults.py",
+            "tests/test_claims_workflow.py",
+            "tests/test_claims_weights.py",
+            "tests/test_claims_inputs.py",
+        ],
     ),
     "sklearn_dlpp/graph/_sets.py": (
         ["tests/graph", "tests/test_graph_estimators.py"],
@@ -65,7 +83,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "sklearn_dlpp/nn/_network.py": (
         ["tests/nn", "tests/test_graph_estimators.py"],
-        ["tests/test_claims_weights.py", "tests/test_claims_workflow.py"],
+        [
+            "tests/test_claims_defaults.py",
+            "tests/test_claims_weights.py",
+            "tests/test_claims_workflow.py",
+        ],
     ),
     "sklearn_dlpp/_persist.py": (["tests/test_persist.py"], []),
     "sklearn_dlpp/metrics.py": (["tests/test_metrics.py"], []),
@@ -271,7 +293,14 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for the whole run")
     parser.add_argument("--out", default="mutation.json")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--rerun",
+        help="a JSON of an earlier run: run its survivors against today's claim tests only",
+    )
     args = parser.parse_args()
+    if args.rerun:
+        _rerun(Path(args.rerun), args)
+        return
     modules = args.module or list(MODULES)
     rng = random.Random(args.seed)
     plan = []
@@ -317,6 +346,44 @@ def main() -> None:
             print(
                 f"{mutant.result:>12}  {mutant.module}:{mutant.line} {mutant.kind}: "
                 f"{mutant.before!r} -> {mutant.after!r} ({mutant.seconds:.0f} s)",
+                flush=True,
+            )
+            Path(args.out).write_text(json.dumps([asdict(m) for m in results], indent=1))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    _summary(results)
+
+
+def _rerun(path: Path, args: argparse.Namespace) -> None:
+    """Run the survivors of an earlier run against the (newer) claim tests of their module."""
+    results = [Mutant(**entry) for entry in json.loads(path.read_text())]
+    trees = {}
+    workdir = _scratch_copy()
+    try:
+        for mutant in results:
+            if mutant.result != "survived":
+                continue
+            if mutant.module not in trees:
+                tree, points, payloads = mutation_points(mutant.module)
+                trees[mutant.module] = (
+                    tree,
+                    {(p.index, p.kind): pl for p, pl in zip(points, payloads, strict=True)},
+                )
+            tree, payloads = trees[mutant.module]
+            kind, payload = payloads[(mutant.index, mutant.kind)]
+            target = workdir / mutant.module
+            original = target.read_text()
+            target.write_text(ast.unparse(_apply(tree, mutant.index, kind, payload)) + "\n")
+            try:
+                after, seconds = _run_tests(workdir, MODULES[mutant.module][1], args.limit)
+            finally:
+                target.write_text(original)
+            mutant.seconds += seconds
+            if after != "passed":
+                mutant.result, mutant.killed_by = "killed after", f"claim tests ({after})"
+            print(
+                f"{mutant.result:>12}  {mutant.module}:{mutant.line} {mutant.kind}: "
+                f"{mutant.before!r} -> {mutant.after!r}",
                 flush=True,
             )
             Path(args.out).write_text(json.dumps([asdict(m) for m in results], indent=1))
