@@ -108,7 +108,13 @@ def _split_fits():
     labels = np.arange(60) % 2
     particles = [rng.normal(size=(int(rng.integers(2, 6)), 2)) + c for c in labels]
     kw = {"early_stopping": True, "max_iter": 1, "random_state": None}
+    scored = MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, max_iter=3, random_state=0)
+    rows = _validation_rows(lambda: scored.fit(X, y))[0]
     return {
+        # The best validation score (averaged over the ranks) and the score of the
+        # restored weights on this rank's validation rows: the same split and weights
+        # on every rank, so the mean over ranks is this rank's own score.
+        "validation_score": (scored.best_validation_score_, scored.score(X[rows], y[rows])),
         "dense": _validation_rows(lambda: MLPClassifier(hidden_layer_sizes=(4,), **kw).fit(X, y)),
         "graph": _validation_rows(
             lambda: GraphClassifier(hidden=4, n_blocks=1, **kw).fit(particles, labels)
@@ -197,3 +203,10 @@ def test_without_process_group_the_estimator_keeps_its_own_state():
     from sklearn_dlpp._distributed import shared_seed_and_state
 
     assert shared_seed_and_state(7) == (7, None)
+
+
+def test_validation_scores_are_the_mean_over_ranks_not_the_sum(ranks):
+    for rank in ranks:
+        averaged, own = rank["splits"]["validation_score"]
+        # Few-row predictions take the float64 numpy path: a borderline row may flip.
+        assert averaged == pytest.approx(own, abs=0.035)
