@@ -407,7 +407,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        # A copy: scikit-learn's __getstate__ returns the estimator's own __dict__
+        # (Python >= 3.11), so popping from it would strip the pickled estimator.
+        state = dict(super().__getstate__())
         # The module travels on the CPU so that a CUDA fit loads on a CPU-only
         # machine; the skorch net (optimizer moments for partial_fit) stays behind.
         state.pop("net_", None)

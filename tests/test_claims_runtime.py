@@ -133,3 +133,24 @@ def test_few_row_predictions_reuse_the_weights_copied_at_fit(monkeypatch):
         model.module_[0].bias.add_(1.0)  # an edit of module_ is still seen
     assert not np.array_equal(model.predict_proba(X[:5]), before)
     assert copies
+
+
+def test_an_unpickled_model_predicts_few_rows_without_copying_per_call(monkeypatch):
+    import pickle
+
+    from sklearn_dlpp._dense import BaseDense
+
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    model = MLPRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    copies = []
+    original = BaseDense._copy_numpy_layers
+
+    def counted(self):
+        copies.append(1)
+        return original(self)
+
+    monkeypatch.setattr(BaseDense, "_copy_numpy_layers", counted)
+    for _ in range(3):
+        np.testing.assert_array_equal(restored.predict(X[:5]), model.predict(X[:5]))
+    assert not copies, "the loaded model copied its weights at every prediction"

@@ -74,3 +74,25 @@ def test_dense_estimator_tags_accept_sparse_2d_x(cls):
     tags = cls().__sklearn_tags__()
     assert tags.input_tags.two_d_array is True
     assert tags.input_tags.sparse is True
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, GraphClassifier])
+def test_pickling_leaves_the_fitted_estimator_as_it_was(cls):
+    import pickle
+
+    graphs = _graphs(20)
+    y = np.arange(20) % 2
+    X = graphs if cls is GraphClassifier else np.array([G.nodes[0]["x"] for G in graphs])
+    kw = {"max_iter": 3, "random_state": 0}
+    kw |= {"hidden": 4, "n_blocks": 1} if cls is GraphClassifier else {"hidden_layer_sizes": (4,)}
+    pickled, untouched = cls(**kw).fit(X, y), cls(**kw).fit(X, y)
+    before = set(vars(pickled))
+    pickle.dumps(pickled)
+    assert set(vars(pickled)) == before  # the optimizer state (net_) and caches stay
+    # partial_fit goes on with the same Adam moments as an estimator never pickled.
+    pickled.partial_fit(X, y)
+    untouched.partial_fit(X, y)
+    for a, b in zip(
+        pickled.module_.state_dict().values(), untouched.module_.state_dict().values(), strict=True
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
