@@ -132,3 +132,10 @@ def test_estimators_refuse_non_finite_padded_particles_at_fit_and_predict(form):
         for method in ("predict", "predict_proba"):
             with pytest.raises(ValueError, match=_message(5, 0)):
                 getattr(model, method)(bad)
+
+
+def test_a_mask_of_the_wrong_shape_is_refused_with_both_shapes():
+    X = np.ones((2, 4, 3))
+    expected = "mask has shape (2, 3) but X has (n_samples, n_particles) = (2, 4)"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        pack_graphs(X, mask=np.ones((2, 3), bool))
