@@ -10,6 +10,7 @@ that the validation split of early stopping is the same on every rank with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -114,12 +115,23 @@ def _split_fits():
         # The best validation score (averaged over the ranks) and the score of the
         # restored weights on this rank's validation rows: the same split and weights
         # on every rank, so the mean over ranks is this rank's own score.
-        "validation_score": (scored.best_validation_score_, scored.score(X[rows], y[rows])),
+        "validation_score": (
+            float(scored.best_validation_score_),
+            float(scored.score(X[rows], y[rows])),
+        ),
         "dense": _validation_rows(lambda: MLPClassifier(hidden_layer_sizes=(4,), **kw).fit(X, y)),
         "graph": _validation_rows(
             lambda: GraphClassifier(hidden=4, n_blocks=1, **kw).fit(particles, labels)
         ),
     }
+
+
+def _data_parallel():
+    """``sklearn_dlpp.data_parallel()`` where fits must opt in, else nothing to enter."""
+    import sklearn_dlpp
+
+    enter = getattr(sklearn_dlpp, "data_parallel", None)
+    return enter() if enter is not None else contextlib.nullcontext()
 
 
 def _rank_main(rank: int, port: int, out_dir: str) -> None:
@@ -130,7 +142,8 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
     np.random.seed(1000 + rank)  # noqa: NPY002 (the global state is the point)
     dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
     try:
-        results = {"sgd": _sgd_fit(), "splits": _split_fits()}
+        with _data_parallel():
+            results = {"sgd": _sgd_fit(), "splits": _split_fits()}
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -163,7 +176,8 @@ def ranks(tmp_path_factory):
             for process in context.processes:
                 process.kill()
             pytest.fail("the data-parallel fits did not finish in 180 s")
-    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+    # Written by the ranks above: plain Python and tensors, loaded in full.
+    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(WORLD_SIZE)]
 
 
 def test_each_rank_trains_on_its_half_of_every_global_batch(ranks):
