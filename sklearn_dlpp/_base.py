@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from sklearn_dlpp import _engine
 from sklearn_dlpp._batches import TrainingData
-from sklearn_dlpp._distributed import shared_seed
+from sklearn_dlpp._distributed import shared_seed_and_state
 from sklearn_dlpp._engine import (
     TrainingDivergedWarning,
     bounded_threads,
@@ -111,12 +111,11 @@ class BaseNeuralEstimator(BaseEstimator):
             return self._seed_
         self._random_state = check_random_state(self.random_state)
         self._seed_ = seed_from(self._random_state)
-        shared = shared_seed(self._seed_)
-        if shared != self._seed_:
-            # Data-parallel ranks with random_state=None: rank 0's draw decides
-            # the validation split too, so that all ranks train on the same data.
-            self._seed_ = shared
-            self._random_state = np.random.RandomState(shared)
+        self._seed_, shared_state = shared_seed_and_state(self._seed_)
+        if shared_state is not None:
+            # Data-parallel ranks: rank 0's draw decides the validation split too,
+            # on every rank (rank 0's own state may be numpy's global one).
+            self._random_state = shared_state
         return self._seed_
 
     # -------------------------------------------------------------- training
@@ -190,7 +189,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        # A copy: scikit-learn's __getstate__ returns the estimator's own __dict__
+        # (Python >= 3.11), so popping from it would strip the pickled estimator.
+        state = dict(super().__getstate__())
         # The module travels on the CPU so that a CUDA fit loads on a CPU-only
         # machine; the skorch net (optimizer moments for partial_fit) stays behind.
         state.pop("net_", None)

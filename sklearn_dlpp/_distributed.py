@@ -19,6 +19,7 @@ import contextvars
 import os
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -89,6 +90,20 @@ def shared_seed(seed: int) -> int:
     value = torch.tensor([seed], dtype=torch.int64, device=_comm_device())
     dist.broadcast(value, src=0)
     return int(value.item())
+
+
+def shared_seed_and_state(seed: int) -> tuple[int, np.random.RandomState | None]:
+    """Rank 0's seed, and a numpy state seeded by it, the same on every rank.
+
+    Without a process group: ``(seed, None)``, the caller keeps its own state.
+    Under one, every rank (rank 0 included) draws the validation split from the
+    returned state: rank 0's own ``random_state`` may be numpy's global state
+    (``random_state=None``), which the other ranks cannot reproduce.
+    """
+    if process_group() is None:
+        return seed, None
+    shared = shared_seed(seed)
+    return shared, np.random.RandomState(shared)
 
 
 def mean_over_ranks(value: float) -> float:

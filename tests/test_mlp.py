@@ -18,7 +18,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -354,8 +354,13 @@ def test_pipeline_grid_search_and_cross_validation(clf_data):
         cv=2,
     ).fit(X, y)
     assert grid.best_score_ > 0.7
-    scores = cross_val_score(small(MLPRegressor), *make_regression(100, 4, random_state=0), cv=3)
-    assert scores.shape == (3,)
+    X_reg, y_reg = make_regression(100, 4, random_state=0)
+    scores = cross_val_score(small(MLPRegressor), X_reg, y_reg, cv=3)
+    by_hand = [
+        small(MLPRegressor).fit(X_reg[train], y_reg[train]).score(X_reg[test], y_reg[test])
+        for train, test in KFold(3).split(X_reg)
+    ]
+    np.testing.assert_allclose(scores, by_hand, rtol=1e-6)
 
 
 def test_threads_are_bounded_in_parallel_workers(clf_data):
@@ -370,6 +375,9 @@ def test_threads_are_bounded_in_parallel_workers(clf_data):
             def on_epoch_end(self, net, **kwargs):
                 seen.append(torch.get_num_threads())
 
+        # As when torch picked its thread count before joblib set the worker's budget
+        # (a worker's fresh torch already reads it, which no fit could then break).
+        torch.set_num_threads(max(2, joblib.cpu_count()))
         small(MLPClassifier, max_iter=1, callbacks=[Spy()]).fit(X, y)
         return seen[0]
 

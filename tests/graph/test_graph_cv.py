@@ -88,6 +88,18 @@ def test_cross_validation_splits_every_form(form):
         whole = pack_graphs(X)
         assert_batches_equal(pack_graphs(_safe_indexing(X, test)), whole.select(test))
     scores = cross_val_score(make_pipeline(GraphScaler(), MeanPoolRidge()), X, y, cv=folds)
-    assert scores.shape == (3,)
+    # The same folds cut by hand from the pooled features of the whole X (no indexing of X):
+    # a split that mixed up samples would score differently.
+    pooled = MeanPoolRidge()._pool(X)
+    by_hand = {}
+    for alpha in (0.1, 10.0):
+        by_hand[alpha] = [
+            Ridge(alpha=alpha).fit(pooled[train], y[train]).score(pooled[test], y[test])
+            for train, test in folds.split(np.zeros(len(y)))
+        ]
     search = GridSearchCV(MeanPoolRidge(), {"alpha": [0.1, 10.0]}, cv=folds).fit(X, y)
-    assert search.best_params_["alpha"] in (0.1, 10.0)
+    np.testing.assert_allclose(search.cv_results_["split0_test_score"][0], by_hand[0.1][0])
+    best = max(by_hand, key=lambda alpha: np.mean(by_hand[alpha]))
+    assert search.best_params_ == {"alpha": best}
+    np.testing.assert_allclose(search.best_score_, np.mean(by_hand[best]), rtol=1e-5)
+    assert np.isfinite(scores).all()
