@@ -43,6 +43,7 @@ def make_electron_photon(
     photon_fraction=0.5,
     conversion_probability=0.35,
     return_feature_names=False,
+    return_true_energy=False,
     random_state=None,
 ):
     """Electron and photon candidates as feature vectors, for binary classification.
@@ -62,6 +63,9 @@ def make_electron_photon(
         tracker material; converted photons are the ones that look like electrons.
     return_feature_names : bool, default=False
         Also return the names of the columns of ``X``.
+    return_true_energy : bool, default=False
+        Also return each candidate's generated energy (before the calorimeter's
+        resolution), the target of an energy calibration.
     random_state : int, RandomState instance or None, default=None
         Seed of the generator, as in scikit-learn.
 
@@ -74,6 +78,9 @@ def make_electron_photon(
         0 for electrons, 1 for photons.
     feature_names : tuple of str
         Only when ``return_feature_names`` is True.
+    true_energy : ndarray of shape (n_samples,), float64
+        Only when ``return_true_energy`` is True: the generated energy (GeV);
+        the column ``E`` is its measurement. Returned last.
 
     Notes
     -----
@@ -167,6 +174,9 @@ def make_electron_photon(
     r_had = rng.exponential(0.006, n) - 0.002 * rng.random_sample(n)
 
     X = np.column_stack([energy, pt, eta, phi, p_over_e, n_tracks, r_phi, w_eta2, r_had])
+    out = (X, y)
     if return_feature_names:
-        return X, y, ELECTRON_PHOTON_FEATURES
-    return X, y
+        out += (ELECTRON_PHOTON_FEATURES,)
+    if return_true_energy:
+        out += (e_true,)
+    return out
