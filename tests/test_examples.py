@@ -340,6 +340,13 @@ def test_every_example_has_claims():
     assert {script.stem for script in EXAMPLES} == set(CLAIMS)
 
 
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_claims_do_not_pass_on_missing_output(name: str):
+    """A check that finds none of its lines fails: no claim passes vacuously."""
+    with pytest.raises(AssertionError):
+        CLAIMS[name]("done in 1.0 s\n")
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
 def test_example_runs_in_fast_mode(script: Path, tmp_path: Path):
     source = script.read_text(encoding="utf-8")
