@@ -63,6 +63,7 @@ def test_block_follows_the_edgeconv_rule(aggregation):
     for norm in (*block.edge_norms, block.shortcut_norm):  # non-trivial statistics
         norm.running_mean.uniform_(-1, 1)
         norm.running_var.uniform_(0.5, 2)
+        norm.bias.data.uniform_(0.5, 1.5)  # keeps most messages above the relu's 0
     x = torch.randn(4, 3)
     node_graph, node_ptr = torch.zeros(4, dtype=torch.long), torch.tensor([0, 4])
     nodes, edge_index = block(x, node_graph, node_ptr)
@@ -79,6 +80,9 @@ def test_block_follows_the_edgeconv_rule(aggregation):
         shortcut = block.shortcut_norm(block.shortcut(x[i : i + 1]))[0]
         expected[i] = torch.relu(pooled[aggregation] + shortcut)
     torch.testing.assert_close(nodes, expected)
+    # the messages do count: the shortcut alone gives something else
+    alone = torch.relu(block.shortcut_norm(block.shortcut(x)))
+    assert (nodes - alone).abs().mean() > 0.1
 
 
 def test_block_is_permutation_equivariant_and_independent_of_the_batch():
