@@ -35,7 +35,11 @@ def pair_interactions(four_momenta: Tensor, eps: float = 1e-8) -> Tensor:
         z = \frac{\min(p_{T,a}, p_{T,b})}{p_{T,a} + p_{T,b}}, \qquad
         m^2 = (E_a + E_b)^2 - \lVert \vec p_a + \vec p_b \rVert^2,
 
-    with :math:`\phi_a - \phi_b` wrapped into :math:`[-\pi, \pi)`; returned as
+    with :math:`\phi_a - \phi_b` wrapped into :math:`[-\pi, \pi)`. They are
+    computed as :math:`y = \operatorname{asinh}(p_z / m_T)` and
+    :math:`m^2 = m_a^2 + m_b^2 + 2\,[2 m_{T,a} m_{T,b} \sinh^2\frac{\Delta y}{2}
+    + 2 p_{T,a} p_{T,b} \sin^2\frac{\Delta\phi}{2} + m_{T,a} m_{T,b} - p_{T,a} p_{T,b}]`
+    (equal, with fewer cancellations between large numbers); returned as
     :math:`(\ln \Delta, \ln k_T, \ln z, \ln m^2)`, each argument clamped to at
     least ``eps`` (a particle with itself has :math:`\Delta = 0`).
 
@@ -61,17 +65,37 @@ def pair_interactions(four_momenta: Tensor, eps: float = 1e-8) -> Tensor:
     tensor([ 0.4516,  2.7542, -0.6931,  5.2983])
     """
     px, py, pz, energy = four_momenta.unbind(-1)
-    pt = torch.hypot(px, py)
-    rapidity = 0.5 * torch.log((energy + pz).clamp(min=eps) / (energy - pz).clamp(min=eps))
+    pt2 = px**2 + py**2
+    pt = torch.sqrt(pt2)
+    # Fewer differences of large numbers than (E_a + E_b)^2 - |p_a + p_b|^2:
+    # y = asinh(pz / mT), and m^2 from sinh^2 and sin^2 of half the separations.
+    own_m2 = (energy**2 - pt2 - pz**2).clamp(min=0.0)
+    mt = torch.sqrt(pt2 + own_m2)
+    rapidity = torch.asinh(pz / mt.clamp(min=eps))
     phi = torch.atan2(py, px)
     d_rapidity = rapidity.unsqueeze(-1) - rapidity.unsqueeze(-2)
     d_phi = torch.remainder(phi.unsqueeze(-1) - phi.unsqueeze(-2) + math.pi, 2 * math.pi) - math.pi
     delta = torch.sqrt(d_rapidity**2 + d_phi**2)
-    pt_min = torch.minimum(pt.unsqueeze(-1), pt.unsqueeze(-2))
+    pt_a, pt_b = pt.unsqueeze(-1), pt.unsqueeze(-2)
+    pt_min = torch.minimum(pt_a, pt_b)
     kt = pt_min * delta
-    z = pt_min / (pt.unsqueeze(-1) + pt.unsqueeze(-2)).clamp(min=eps)
-    pair = four_momenta.unsqueeze(-2) + four_momenta.unsqueeze(-3)
-    m2 = pair[..., 3] ** 2 - (pair[..., :3] ** 2).sum(-1)
+    z = pt_min / (pt_a + pt_b).clamp(min=eps)
+    mt_a, mt_b = mt.unsqueeze(-1), mt.unsqueeze(-2)
+    m2_a, m2_b = own_m2.unsqueeze(-1), own_m2.unsqueeze(-2)
+    # mT_a mT_b - pT_a pT_b >= 0, from the difference of the squares
+    mass_term = (m2_a * pt_b**2 + m2_b * pt_a**2 + m2_a * m2_b) / (mt_a * mt_b + pt_a * pt_b).clamp(
+        min=eps
+    )
+    m2 = (
+        m2_a
+        + m2_b
+        + 2.0
+        * (
+            2.0 * mt_a * mt_b * torch.sinh(d_rapidity / 2) ** 2
+            + 2.0 * pt_a * pt_b * torch.sin(d_phi / 2) ** 2
+            + mass_term
+        )
+    )
     features = torch.stack([delta, kt, z, m2], dim=-1)
     return torch.log(features.clamp(min=eps))
 
