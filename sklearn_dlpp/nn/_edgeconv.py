@@ -351,7 +351,18 @@ class ParticleNet(nn.Module):
         return x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
 
     def attention_weights(self, batch) -> list[None]:
-        """No attention: one ``None`` per block (as for GN blocks with mean aggregation)."""
+        """No attention: one ``None`` per block (as for GN blocks with mean aggregation).
+
+        Parameters
+        ----------
+        batch : GraphBatch
+            The jets (unused).
+
+        Returns
+        -------
+        list of None
+            One entry per EdgeConv block.
+        """
         return [None] * len(self.blocks)
 
     def forward(self, batch) -> Tensor:

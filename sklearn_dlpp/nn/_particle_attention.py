@@ -295,6 +295,7 @@ class ParticleTransformer(nn.Module):
     pair_embed : sequence of int, default=(64, 64, 64)
         Hidden widths of the :class:`PairEmbedding`.
     n_heads : int, default=8
+        Attention heads (must divide ``embed[-1]``).
     n_blocks : int, default=8
         Particle-attention blocks.
     n_class_blocks : int, default=2
@@ -390,7 +391,24 @@ class ParticleTransformer(nn.Module):
             nn.init.ones_(block.residual_scale)
 
     def pair_bias(self, x: Tensor, node_graph: Tensor, node_ptr: Tensor, mask: Tensor) -> Tensor:
-        """The bias :math:`U`, (n_graphs, n_heads, max_nodes, max_nodes); 0 off the real pairs."""
+        """The interaction bias :math:`U` of every pair of particles of each jet.
+
+        Parameters
+        ----------
+        x : Tensor of shape (n_nodes, n_node_features)
+            The (standardised) input features.
+        node_graph : LongTensor of shape (n_nodes,)
+            Jet of every particle.
+        node_ptr : LongTensor of shape (n_graphs + 1,)
+            Cumulative particle counts.
+        mask : BoolTensor of shape (n_graphs, max_nodes)
+            True for the real particles of the padded jets.
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_heads, max_nodes, max_nodes)
+            0 for every pair that involves a padded slot.
+        """
         columns = self.four_momentum_columns
         raw = x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
         dense, _, _ = pad_nodes(raw, node_graph, node_ptr)
@@ -420,6 +438,11 @@ class ParticleTransformer(nn.Module):
 
     def attention_weights(self, batch) -> list[Tensor]:
         """Attention of every particle-attention block, averaged over the heads.
+
+        Parameters
+        ----------
+        batch : GraphBatch
+            The jets, packed as for :meth:`forward`.
 
         Returns
         -------
