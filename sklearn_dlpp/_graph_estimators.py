@@ -134,8 +134,10 @@ _PARAMETERS_DOC = """
         'part': :class:`~sklearn_dlpp.nn.ParticleTransformer` (Qu, Li & Qian
         2022), particle embedding (128, 512, 128), pair embedding (64, 64, 64)
         of ``pair_features``, 8 particle-attention and 2 class-attention
-        blocks with 8 heads. 2.14M weights (paper: 2.14M). Both take minutes
-        per thousand jets and epoch on a CPU: a GPU is their place.
+        blocks with 8 heads. 2.14M weights (paper: 2.14M); train it with a
+        smaller step, e.g. ``learning_rate_init=2e-4`` (at the default 1e-3 it
+        stayed at chance on generated jets). Both take minutes per thousand
+        jets and epoch on a CPU: a GPU is their place.
 """
 
 _ATTRIBUTES_DOC = """
