@@ -21,7 +21,9 @@ Both are ``GraphClassifier`` estimators, so they go into a ``Pipeline``,
 generated jets (``make_jets(difficulty="hard")``: QCD jets with a top-like mass
 and a third prong), beside the jet mass alone and the default graph network.
 Their place is a GPU and a million jets; on a laptop CPU and a few thousand
-jets for a few epochs, the figure shows where each stands after minutes.
+jets for a few epochs, the figure shows where each stands after minutes (the
+gallery runs ``--fast``: 300 jets, one epoch for the presets, which leaves them
+near chance; docs/benchmarks.md has the full run's numbers).
 
     python examples/plot_taggers.py [--fast] [--out figures/] [--style CMS]
 
