@@ -28,14 +28,14 @@ from sklearn_dlpp.graph import (
 )
 from sklearn_dlpp.graph._batch import concat_ranges
 from sklearn_dlpp.graph._typed import event_node_targets, is_events, is_typed, kind_moments
-from sklearn_dlpp.nn import GraphNetwork
+from sklearn_dlpp.nn import EdgeConvBlock, GraphNetwork, ParticleNet, ParticleTransformer
 
 GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k != "dtype"},
     "solver": [StrOptions({"sgd", "adam"})],
     "hidden": [Interval(Integral, 1, None, closed="left")],
     "n_blocks": [Interval(Integral, 0, None, closed="left")],
-    "block": [StrOptions({"gn", "deepset"})],
+    "block": [StrOptions({"gn", "deepset", "edgeconv", "transformer"})],
     "aggregation": [StrOptions({"sum", "mean", "max", "attention", "keyquery"})],
     "readout": [StrOptions({"sum", "mean", "max", "attention"})],
     "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -48,6 +48,10 @@ GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     "standardize": ["boolean"],
     "node_kind": [str, None],
     "early_stopping": ["boolean", StrOptions({"auto"})],
+    "dynamic": ["boolean"],
+    "n_heads": [Interval(Integral, 1, None, closed="left")],
+    "pair_features": [list, tuple, None],
+    "preset": [StrOptions({"particlenet", "part"}), None],
 }
 
 # early_stopping="auto" holds out graphs when the training rows (graphs, nodes or
@@ -133,6 +137,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         device="auto",
         callbacks=None,
         node_kind=None,
+        dynamic=True,
+        n_heads=8,
+        pair_features=None,
+        preset=None,
     ):
         self.hidden = hidden
         self.n_blocks = n_blocks
@@ -163,6 +171,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         self.device = device
         self.callbacks = callbacks
         self.node_kind = node_kind
+        self.dynamic = dynamic
+        self.n_heads = n_heads
+        self.pair_features = pair_features
+        self.preset = preset
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -277,6 +289,9 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             self.module_.eval()
         with bounded_threads(), torch.inference_mode():
             weights = self.module_.attention_weights(batch)[block]
+        if weights is None and isinstance(self.module_.blocks[block], EdgeConvBlock):
+            msg = "EdgeConv blocks have no attention weights; use block='transformer'."
+            raise ValueError(msg)
         if weights is None:
             msg = (
                 f"block {block} aggregates with {self.aggregation!r}, which has no attention "
@@ -465,8 +480,67 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             raise ValueError(msg)
         return np.sort(train), np.sort(valid)
 
+    def _feature_columns(self, value: Any, parameter: str) -> list[int] | None:
+        """Column indices of named or numbered node features (None stays None)."""
+        if value is None:
+            return None
+        n_features = self.n_node_features_
+        names = None
+        if isinstance(self.node_features, (list, tuple)):
+            names = [str(name) for name in self.node_features]
+        value = [value] if isinstance(value, (str, Integral)) else list(value)
+        columns = []
+        for feature in value:
+            if isinstance(feature, str) and names is not None and feature in names:
+                columns.append(names.index(feature))
+            elif isinstance(feature, Integral) and -n_features <= feature < n_features:
+                columns.append(int(feature) % n_features)
+            else:
+                known = f"names {names} or " if names is not None else ""
+                msg = (
+                    f"{parameter} entry {feature!r} is not one of the {known}column indices "
+                    f"0..{n_features - 1} of the node features."
+                )
+                raise ValueError(msg)
+        return columns
+
     def _build_module(self, n_inputs: int, n_outputs: int) -> GraphNetwork:
         self.n_outputs_ = n_outputs
+        four_momenta = self._feature_columns(self.pair_features, "pair_features")
+        if four_momenta is not None and len(four_momenta) != 4:
+            msg = (
+                "pair_features names the 4 node feature columns (px, py, pz, E) of each "
+                f"particle, got {list(self.pair_features)}."
+            )
+            raise ValueError(msg)
+        knn_columns = self._feature_columns(self.knn_features, "knn_features")
+        if self.preset is not None:
+            if self._level != "graph":
+                msg = (
+                    f"preset={self.preset!r} is a graph-level tagger; {type(self).__name__} "
+                    "predicts per node or edge."
+                )
+                raise ValueError(msg)
+            if self.preset == "particlenet":
+                module = ParticleNet(n_inputs, n_outputs, point_columns=knn_columns)
+            else:
+                module = ParticleTransformer(
+                    n_inputs, n_outputs, four_momentum_columns=four_momenta
+                )
+        else:
+            module = self._graph_network(n_inputs, n_outputs, knn_columns, four_momenta)
+        if self.standardize:
+            module.input_mean.copy_(torch.as_tensor(self.node_mean_, dtype=torch.float32))
+            module.input_scale.copy_(torch.as_tensor(self.node_scale_, dtype=torch.float32))
+        return module
+
+    def _graph_network(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        knn_columns: list[int] | None,
+        four_momenta: list[int] | None,
+    ) -> GraphNetwork:
         return GraphNetwork(
             n_inputs,
             self.n_edge_features_,
@@ -482,6 +556,11 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             n_kind_features=(
                 None if self._fitted_kinds() is None else self.n_kind_features_.tolist()
             ),
+            k=self.k,
+            dynamic=self.dynamic,
+            knn_columns=knn_columns if self.dynamic else None,
+            four_momentum_columns=four_momenta,
+            n_heads=self.n_heads,
         )
 
 

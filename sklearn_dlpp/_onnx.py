@@ -139,6 +139,13 @@ def export_onnx(
             msg = f"export_onnx needs {package}: pip install 'sklearn-dlpp[onnx]'."
             raise ImportError(msg)
     check_is_fitted(estimator, "module_")
+    if any(type(m).__name__ == "EdgeConvBlock" for m in estimator.module_.modules()):
+        # Its kNN graph has a data-dependent number of edges that torch.export cannot trace.
+        msg = (
+            "export_onnx does not support EdgeConv blocks (block='edgeconv', "
+            "preset='particlenet'): their k-nearest-neighbour graph is built at run time."
+        )
+        raise ValueError(msg)
     model, names, level = _export_model(estimator)
     example = _example_inputs(estimator, names)
     output = "probabilities" if isinstance(estimator, ClassifierOutputs) else "predictions"

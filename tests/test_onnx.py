@@ -101,6 +101,16 @@ def _case(case: str):
             per_graph,
         ),
         "sets deepset": (GraphClassifier(block="deepset", **GRAPH), sets, np.arange(16) % 3),
+        "sets edgeconv": (
+            GraphClassifier(block="edgeconv", k=3, aggregation="max", **GRAPH),
+            sets,
+            per_graph,
+        ),
+        "sets transformer": (
+            GraphClassifier(block="transformer", n_heads=2, **GRAPH),
+            sets,
+            per_graph,
+        ),
     }
     estimator, X, y = cases[case]
     if not isinstance(estimator, BaseGraphEstimator):
@@ -128,6 +138,7 @@ CASES = [
     "edge max",
     "sets knn sum mean",
     "sets deepset",
+    "sets transformer",
 ]
 
 
@@ -179,15 +190,21 @@ def test_axes_are_named_and_dynamic(exported):
 
 
 def test_every_graph_option_is_exported():
-    """The cases above cover each aggregation, readout and block (a new option fails here)."""
+    """The cases cover each aggregation, readout and block but edgeconv (refused, below)."""
     estimators = [_case(case)[0] for case in CASES]
     graph = [est for est in estimators if isinstance(est, BaseGraphEstimator)]
     aggregations = {est.aggregation for est in graph if est.block == "gn" and est.n_blocks}
     readouts = {est.readout for est in graph if est._level == "graph"}
     assert aggregations == GRAPH_CONSTRAINTS["aggregation"][0].options
     assert readouts == GRAPH_CONSTRAINTS["readout"][0].options
-    assert {est.block for est in graph} == GRAPH_CONSTRAINTS["block"][0].options
+    assert {est.block for est in graph} | {"edgeconv"} == GRAPH_CONSTRAINTS["block"][0].options
     assert {est._level for est in graph} == {"graph", "node", "edge"}
+
+
+def test_edgeconv_is_refused_with_a_clear_error(tmp_path):
+    estimator, X, y, _ = _case("sets edgeconv")
+    with pytest.raises(ValueError, match="EdgeConv"):
+        export_onnx(estimator.fit(X, y), tmp_path / "m.onnx")
 
 
 def test_export_leaves_the_estimator_and_torch_alone(tmp_path):

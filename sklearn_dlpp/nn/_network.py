@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from sklearn_dlpp.graph import GraphBatch
-from sklearn_dlpp.nn._attention import DeepSetBlock
+from sklearn_dlpp.nn._attention import DeepSetBlock, pad_nodes
+from sklearn_dlpp.nn._edgeconv import EDGECONV_AGGREGATIONS, EdgeConvBlock
 from sklearn_dlpp.nn._gn import AGGREGATIONS, GNBlock
 from sklearn_dlpp.nn._mlp import MLP
+from sklearn_dlpp.nn._particle_attention import (
+    INTERACTIONS,
+    PairEmbedding,
+    ParticleAttentionBlock,
+    pair_interactions,
+)
 from sklearn_dlpp.nn._readout import POOLINGS, Readout
 from sklearn_dlpp.nn._scatter import segment_mean
 from sklearn_dlpp.nn._typed import KindEncoder
 
 LEVELS = ("graph", "node", "edge")
-BLOCKS = ("gn", "deepset")
+BLOCKS = ("gn", "deepset", "edgeconv", "transformer")
 
 
 class GraphNetwork(nn.Module):
@@ -65,9 +73,16 @@ class GraphNetwork(nn.Module):
     aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
         How a GN block aggregates the messages into the receiver (ignored by the
         deep-set block).
-    block : {"gn", "deepset"}, default="gn"
-        :class:`GNBlock` (messages along the edges) or :class:`DeepSetBlock`
-        (self-attention among all nodes of a graph, edges unused).
+    block : {"gn", "deepset", "edgeconv", "transformer"}, default="gn"
+        :class:`GNBlock` (messages along the edges), :class:`DeepSetBlock`
+        (self-attention among all nodes of a graph, edges unused),
+        :class:`EdgeConvBlock` (edge MLP on ``[h_i, h_j - h_i]`` over the
+        ``k`` nearest neighbours, channels ``(hidden,) * 3``; aggregation
+        "sum", "mean" or "max") or :class:`ParticleAttentionBlock` (multi-head
+        self-attention among the nodes of a graph with ``n_heads`` heads, its
+        logits biased by the :func:`pair_interactions` of the four-momenta in
+        ``four_momentum_columns`` through a :class:`PairEmbedding` of widths
+        ``(hidden,) * 3``; edges unused).
     readout : {"sum", "mean", "max", "attention"}, default="sum"
         Pooling for ``level="graph"`` (ignored otherwise).
     dropout : float, default=0.0
@@ -80,6 +95,19 @@ class GraphNetwork(nn.Module):
         For typed nodes (``batch.node_kind``): the features of each kind, in the
         column order of ``batch.x`` (summing to ``n_node_features``). The encoder
         is then a :class:`KindEncoder`, one MLP per kind plus a kind embedding.
+    k : int, default=16
+        Neighbours per node of the dynamic EdgeConv graph.
+    dynamic : bool, default=True
+        EdgeConv blocks rebuild the kNN graph from their input (the first one
+        from ``knn_columns`` when given); False uses ``batch.edge_index``.
+    knn_columns : sequence of int, default=None
+        Input columns (raw, see ``input_mean``) in which the first dynamic
+        EdgeConv block finds neighbours; None: its input representation.
+    four_momentum_columns : sequence of 4 int, default=None
+        Input columns holding ``(px, py, pz, E)`` for the transformer's pair
+        bias; None: attention without bias.
+    n_heads : int, default=8
+        Attention heads of the transformer block.
 
     Attributes
     ----------
@@ -91,6 +119,11 @@ class GraphNetwork(nn.Module):
     head : MLP
         ``[hidden, hidden, n_outputs]`` (graph and node level) or
         ``[2 * hidden + edge width, hidden, n_outputs]`` (edge level).
+    pair_embedding : PairEmbedding or None
+        Only for ``block="transformer"`` with ``four_momentum_columns``.
+    input_mean, input_scale : Tensor buffers of shape (n_node_features,)
+        How the input was standardised (``x = (raw - mean) / scale``), so that
+        kNN coordinates and four-momenta are read raw; 0 and 1 by default.
 
     Examples
     --------
@@ -130,6 +163,11 @@ class GraphNetwork(nn.Module):
         activation: str = "relu",
         residual: bool = True,
         n_kind_features: Sequence[int] | None = None,
+        k: int = 16,
+        dynamic: bool = True,
+        knn_columns: Sequence[int] | None = None,
+        four_momentum_columns: Sequence[int] | None = None,
+        n_heads: int = 8,
     ) -> None:
         super().__init__()
         if level not in LEVELS:
@@ -141,6 +179,18 @@ class GraphNetwork(nn.Module):
         # checked whatever the level and block, so that a typo never goes unnoticed
         if aggregation not in AGGREGATIONS:
             msg = f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}."
+            raise ValueError(msg)
+        if block == "edgeconv" and aggregation not in EDGECONV_AGGREGATIONS:
+            msg = (
+                f"block='edgeconv' aggregates with one of {EDGECONV_AGGREGATIONS}, "
+                f"got aggregation={aggregation!r}."
+            )
+            raise ValueError(msg)
+        if four_momentum_columns is not None and len(four_momentum_columns) != 4:
+            msg = (
+                "four_momentum_columns needs the 4 columns (px, py, pz, E), got "
+                f"{list(four_momentum_columns)}."
+            )
             raise ValueError(msg)
         if readout not in POOLINGS:
             msg = f"readout must be one of {POOLINGS}, got {readout!r}."
@@ -165,12 +215,34 @@ class GraphNetwork(nn.Module):
                 )
                 raise ValueError(msg)
             self.node_encoder = KindEncoder(self.n_kind_features, hidden, activation, dropout)
+        self.knn_columns = None if knn_columns is None else [int(c) for c in knn_columns]
+        self.four_momentum_columns = (
+            None if four_momentum_columns is None else [int(c) for c in four_momentum_columns]
+        )
+        self.register_buffer("input_mean", torch.zeros(n_node_features))
+        self.register_buffer("input_scale", torch.ones(n_node_features))
+        self.pair_embedding = None
+        if block == "transformer" and self.four_momentum_columns is not None:
+            self.pair_embedding = PairEmbedding(len(INTERACTIONS), (hidden,) * 3, n_heads)
         self.blocks = nn.ModuleList()
         for _ in range(n_blocks):
             if block == "gn":
                 self.blocks.append(
                     GNBlock(hidden, n_edge_features, hidden, aggregation=aggregation, **options)
                 )
+            elif block == "edgeconv":
+                self.blocks.append(
+                    EdgeConvBlock(
+                        hidden,
+                        (hidden,) * 3,
+                        k=k,
+                        aggregation=aggregation,
+                        dynamic=dynamic,
+                        activation=activation,
+                    )
+                )
+            elif block == "transformer":
+                self.blocks.append(ParticleAttentionBlock(hidden, n_heads, dropout=dropout))
             else:
                 self.blocks.append(DeepSetBlock(hidden, hidden, **options))
         if level == "graph":
@@ -186,6 +258,10 @@ class GraphNetwork(nn.Module):
             parts.append(self.readout)
         for part in parts:
             part.reset_parameters()
+        if self.pair_embedding is not None:
+            for layer in self.pair_embedding.modules():
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters()
 
     def _check(self, batch: GraphBatch) -> Tensor | None:
         """Validate feature widths; return the edge features (None when there are none)."""
@@ -208,8 +284,21 @@ class GraphNetwork(nn.Module):
             nodes = self.node_encoder(batch.x)
         else:
             nodes = self.node_encoder(batch.x, batch.node_kind)
+        if self.block == "transformer":
+            nodes, attentions = self._attend(batch, nodes)
+            return nodes, edges, attentions
         attentions: list[Tensor | None] = []
+        points = None
+        if self.block == "edgeconv" and self.knn_columns is not None:
+            points = self._raw(batch.x, self.knn_columns)
         for t, block in enumerate(self.blocks):
+            if isinstance(block, EdgeConvBlock):
+                nodes = block(
+                    nodes, batch.node_graph, batch.node_ptr, batch.edge_index, points
+                ).nodes
+                points = None  # later blocks: neighbours in the learned features
+                attentions.append(None)
+                continue
             if isinstance(block, GNBlock):
                 # Only the edge head reads messages, and only the last block's.
                 keep = self.level == "edge" and t == len(self.blocks) - 1
@@ -220,6 +309,28 @@ class GraphNetwork(nn.Module):
                 nodes, attention = block(nodes, batch.node_graph, batch.node_ptr)
             attentions.append(attention)
         return nodes, edges, attentions
+
+    def _raw(self, x: Tensor, columns: list[int]) -> Tensor:
+        """Columns of the input as they were before standardisation."""
+        return x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
+
+    def _attend(self, batch: GraphBatch, nodes: Tensor) -> tuple[Tensor, list[Tensor | None]]:
+        """Transformer blocks on the padded graphs; keeps each block's mean attention."""
+        dense, slot, mask = pad_nodes(nodes, batch.node_graph, batch.node_ptr)
+        pairs = mask.unsqueeze(2) & mask.unsqueeze(1)
+        bias = None
+        if self.pair_embedding is not None:
+            raw, _, _ = pad_nodes(
+                self._raw(batch.x, self.four_momentum_columns), batch.node_graph, batch.node_ptr
+            )
+            bias = dense.new_zeros((*pairs.shape, self.pair_embedding.mlp[-1].num_features))
+            bias[pairs] = self.pair_embedding(pair_interactions(raw)[pairs])
+            bias = bias.permute(0, 3, 1, 2)
+        attentions: list[Tensor | None] = []
+        for block in self.blocks:
+            dense, attention = block(dense, mask, bias)
+            attentions.append(attention.mean(1) * pairs)
+        return dense[batch.node_graph, slot], attentions
 
     def attention_weights(self, batch: GraphBatch) -> list[Tensor | None]:
         """Attention weights of every block, for plotting.
@@ -234,7 +345,8 @@ class GraphNetwork(nn.Module):
         list of length n_blocks
             Per GN block, a (n_edges,) tensor (``None`` for sum, mean and max
             aggregation); per deep-set block, a (n_graphs, max_nodes, max_nodes)
-            tensor (see :class:`DeepSetOutput`).
+            tensor (see :class:`DeepSetOutput`); per transformer block the
+            same, averaged over the heads; ``None`` per EdgeConv block.
         """
         return self._propagate(batch)[2]
 
