@@ -314,6 +314,21 @@ def _ddp_torchrun(out: str) -> None:
         assert single > 0.7, (name, single)
 
 
+def _taggers(out: str) -> None:
+    # The presets are the papers' networks: their weight counts (366k, 2.14M).
+    particlenet = _one(r"ParticleNet: {n} weights", out.replace(",", ""))
+    part = _one(r"ParT: {n} weights", out.replace(",", ""))
+    assert particlenet == pytest.approx(366_000, rel=0.05), particlenet
+    assert part == pytest.approx(2_140_000, rel=0.05), part
+    # Every tagger's row: an AUC, and rejection falling as the efficiency rises.
+    for name in ("jet mass m/pT", "GN default \\(kNN graphs\\)", "ParticleNet", "ParT"):
+        auc, at30, at50 = _find(rf"^\s*{name}\s+{{n}}\s+{{n}}\s+{{n}}$", out)
+        assert 0.0 <= auc <= 1.0, (name, auc)
+        assert at30 >= at50 >= 1.0, (name, at30, at50)
+    # The hard setting hides the jet mass (about 0.86 on the standard jets).
+    assert _one(r"^\s*jet mass m/pT\s+{n}", out) < 0.75
+
+
 CLAIMS: dict[str, Callable[[str], None]] = {
     "dask_jobqueue_search": _dask_jobqueue_search,
     "ddp_torchrun": _ddp_torchrun,
@@ -327,6 +342,7 @@ CLAIMS: dict[str, Callable[[str], None]] = {
     "plot_jet_tagging": _jet_tagging,
     "plot_learning_rate": _learning_rate,
     "plot_perceptron": _perceptron,
+    "plot_taggers": _taggers,
     "plot_permutation_equivariance": _permutation_equivariance,
     "plot_regression_mse": _regression_mse,
     "plot_tracking": _tracking,
