@@ -570,7 +570,11 @@ def bad_labels(draw, y: np.ndarray, *, classifier: bool, strict: bool = True):
     if kind == "not a number":
         if classifier and strict:  # all one value: one class, refused only when strict
             return np.array([draw(NOT_NUMBERS)] * n, dtype=object)
-        return with_value(y, i, draw(NOT_NUMBERS), object)
+        values = NOT_NUMBERS
+        if classifier and y.dtype.kind in "UO":
+            # A string among string labels is one more class, not a defect.
+            values = NOT_NUMBERS.filter(lambda v: not isinstance(v, str))
+        return with_value(y, i, draw(values), object)
     if kind == "3-D":
         return np.repeat(y[:, None, None], 2, axis=2)
     if kind == "one class":
