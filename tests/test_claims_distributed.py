@@ -10,25 +10,20 @@ that the validation split of early stopping is the same on every rank with
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import time
-
 import numpy as np
 import pytest
-import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from _ranks import WORLD_SIZE, run_on_ranks
 from sklearn.datasets import make_classification
 from skorch.callbacks import Callback
+
+from sklearn_dlpp import data_parallel
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
     pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed"),
 ]
 
-WORLD_SIZE = 2
 N_SAMPLES = 600  # divisible by the world size: no sample is seen twice per epoch
 BATCH_SIZE = 200
 EPOCHS = 3
@@ -126,58 +121,16 @@ def _split_fits():
     }
 
 
-def _data_parallel():
-    """``sklearn_dlpp.data_parallel()`` where fits must opt in, else nothing to enter."""
-    import sklearn_dlpp
-
-    enter = getattr(sklearn_dlpp, "data_parallel", None)
-    return enter() if enter is not None else contextlib.nullcontext()
-
-
-def _rank_main(rank: int, port: int, out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
-    torch.set_num_threads(1)
+def _rank_work(rank: int) -> dict:
     # Each rank's global numpy state differs, as in separate processes started by torchrun.
     np.random.seed(1000 + rank)  # noqa: NPY002 (the global state is the point)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
-    try:
-        with _data_parallel():
-            results = {"sgd": _sgd_fit(), "splits": _split_fits()}
-        torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
-    finally:
-        dist.destroy_process_group()
-
-
-def _loopback_interface() -> str:
-    names = {name for _, name in socket.if_nameindex()}
-    return "lo" if "lo" in names else "lo0"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with data_parallel():
+        return {"sgd": _sgd_fit(), "splits": _split_fits()}
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("ddp_claims")
-    context = mp.start_processes(
-        _rank_main,
-        args=(_free_port(), str(out_dir)),
-        nprocs=WORLD_SIZE,
-        join=False,
-        start_method="spawn",
-    )
-    deadline = time.monotonic() + 180
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.kill()
-            pytest.fail("the data-parallel fits did not finish in 180 s")
-    # Written by the ranks above: plain Python and tensors, loaded in full.
-    return [torch.load(out_dir / f"rank{r}.pt", weights_only=False) for r in range(WORLD_SIZE)]
+    return run_on_ranks(_rank_work, tmp_path_factory.mktemp("ddp_claims"))
 
 
 def test_each_rank_trains_on_its_half_of_every_global_batch(ranks):

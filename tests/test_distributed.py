@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import time
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from _ranks import run_on_ranks
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
@@ -24,7 +21,6 @@ pytestmark = [
     pytest.mark.skipif(not dist.is_available(), reason="torch built without torch.distributed"),
 ]
 
-WORLD_SIZE = 2
 # A score this much below the single-process fit's still counts as the same quality.
 SCORE_TOLERANCE = 0.03
 
@@ -104,49 +100,13 @@ def _rows_per_epoch(estimator) -> int:
     return sum(b["train_batch_size"] for b in estimator.net_.history[-1, "batches"])
 
 
-def _rank_main(rank: int, port: int, out_dir: str) -> None:
-    """One rank: join the group on 127.0.0.1, fit everything, save what it reached."""
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    # gloo binds to the interface of the host name unless told otherwise: stay on loopback.
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
-    try:
-        torch.save(_fit_all(), os.path.join(out_dir, f"rank{rank}.pt"))
-    finally:
-        dist.destroy_process_group()
-
-
-def _loopback_interface() -> str:
-    """The loopback interface's name: ``lo`` on Linux, ``lo0`` on macOS."""
-    names = {name for _, name in socket.if_nameindex()}
-    return "lo" if "lo" in names else "lo0"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _rank_work(rank: int) -> dict:
+    return _fit_all()
 
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    out_dir = tmp_path_factory.mktemp("ddp")
-    context = mp.start_processes(
-        _rank_main,
-        args=(_free_port(), str(out_dir)),
-        nprocs=WORLD_SIZE,
-        join=False,
-        start_method="spawn",
-    )
-    deadline = time.monotonic() + 180
-    # A rank that waits forever for a collective must fail the test, not hang it.
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.kill()
-            pytest.fail("the data-parallel fit did not finish in 180 s")
-    return [torch.load(out_dir / f"rank{r}.pt") for r in range(WORLD_SIZE)]
+    return run_on_ranks(_rank_work, tmp_path_factory.mktemp("ddp"))
 
 
 @pytest.fixture(scope="module")
