@@ -17,7 +17,7 @@ import pytest
 from sklearn_dlpp import EdgeClassifier, GraphClassifier, GraphRegressor, NodeClassifier
 from sklearn_dlpp.datasets import make_calorimeter, make_events, make_jets, make_tracks
 
-SMALL = dict(hidden=8, n_blocks=2, max_iter=15, random_state=0, early_stopping=False)
+SMALL = {"hidden": 8, "n_blocks": 2, "max_iter": 15, "random_state": 0, "early_stopping": False}
 
 
 def _jets():
@@ -33,7 +33,7 @@ def _graphs_with_edge_features():
         for node in G:
             G.nodes[node]["x"] = rng.normal(size=3) * [1.0, 10.0, 0.1] + [0, 5, 0]
         for a, b in G.edges():
-            G.edges[a, b]["w"] = rng.normal(size=2) + [3.0, 0.0]
+            G.edges[a, b]["w"] = rng.normal(size=2) + np.array([3.0, 0.0])
         graphs.append(G)
         y.append(float(sum(G.nodes[n]["x"][0] for n in G)))
     return graphs, np.array(y)
@@ -147,6 +147,7 @@ PINNED = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fit_gives_the_pinned_predictions(name):
     np.testing.assert_allclose(run_case(name), PINNED[name], rtol=0, atol=2e-6)
