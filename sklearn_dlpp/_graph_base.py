@@ -21,13 +21,15 @@ from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (
     GraphBatch,
-    edge_targets,
-    node_targets,
-    pack_graphs,
+    GraphScaler,
+    PackOptions,
+    Reading,
+    concat_ranges,
+    feature_columns,
+    level_targets,
+    read_samples,
     standardize_batch,
 )
-from sklearn_dlpp.graph._batch import concat_ranges
-from sklearn_dlpp.graph._typed import event_node_targets, is_events, is_typed, kind_moments
 from sklearn_dlpp.nn import EdgeConvBlock, GraphNetwork, ParticleNet, ParticleTransformer
 
 GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
@@ -184,40 +186,38 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         return tags
 
     # ------------------------------------------------------------------ input
-    def _pack(self, X: Any, *, fitted: bool) -> GraphBatch:
-        """Pack X once: validation, conversion and (when fitted) standardisation."""
-        batch = pack_graphs(
-            X,
+    def _read(self, X: Any, *, fitted: bool) -> Reading:
+        """Read X once (validation, packing); fitted, against what fit saw."""
+        fitted_kinds = self._fitted_kinds() if fitted else None
+        options = PackOptions(
             node_features=self.node_features,
             edge_features=self.edge_features,
             set_edges=self.set_edges,
             k=self.k,
             knn_features=self.knn_features,
-            n_node_features=self.n_node_features_ if fitted else None,
-            n_edge_features=(
-                self.n_edge_features_
-                if fitted and (self.edge_features or isinstance(X, GraphBatch))
-                else None
-            ),
             node_kind=self.node_kind,
-            # fitted kinds only for typed X: untyped X gets the mismatch error below
-            kinds=self._fitted_kinds() if fitted and _typed_input(X, self.node_kind) else None,
+            n_node_features=self.n_node_features_ if fitted else None,
+            n_edge_features=self.n_edge_features_ if fitted else None,
+            kinds=fitted_kinds,
+            typed=(fitted_kinds is not None) if fitted else None,
         )
-        if fitted and (batch.kinds is None) != (self._fitted_kinds() is None):
-            fitted_on = "untyped samples" if batch.kinds is not None else "typed nodes (kinds)"
-            msg = f"{type(self).__name__} was fitted on {fitted_on}; X must be alike."
-            raise ValueError(msg)
+        reading = read_samples(X, options)
+        batch = reading.batch
         if batch.x.shape[1] == 0:
             msg = "X has 0 node features while a minimum of 1 is required."
             raise ValueError(msg)
-        # pack_graphs refuses NaN and inf; values it accepts can still overflow float32.
+        # The readers refuse NaN and inf; values they accept can still overflow float32.
         for what, values in (("node", batch.x), ("edge", batch.edge_attr)):
             if values is not None and not torch.isfinite(values).all():
                 msg = (
                     f"X has {what} features beyond the float32 range (|x| > 3.4e38); rescale them."
                 )
                 raise ValueError(msg)
-        return batch
+        return reading
+
+    def _pack(self, X: Any, *, fitted: bool) -> GraphBatch:
+        """X as a packed batch, unstandardised (the input of the ONNX model)."""
+        return self._read(X, fitted=fitted).batch
 
     def _fitted_kinds(self) -> tuple | None:
         """The (kind, n_features) layout seen in fit, None for untyped samples."""
@@ -226,13 +226,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         return tuple(zip(self.kinds_, self.n_kind_features_.tolist(), strict=True))
 
     def _fit_standardization(self, batch: GraphBatch) -> None:
-        self.node_mean_, self.node_scale_ = _moments(batch.x, self.standardize)
-        if batch.kinds is not None and self.standardize:
-            # Each kind's columns over that kind's nodes only (others hold zeros there).
-            self.node_mean_, self.node_scale_ = kind_moments(batch)
-        self.edge_mean_ = self.edge_scale_ = None
-        if batch.edge_attr is not None:
-            self.edge_mean_, self.edge_scale_ = _moments(batch.edge_attr, self.standardize)
+        scaler = GraphScaler(with_mean=self.standardize, with_std=self.standardize)
+        scaler.fit_batch(batch)
+        self.node_mean_, self.node_scale_ = scaler.mean_, scaler.scale_
+        self.edge_mean_, self.edge_scale_ = scaler.edge_mean_, scaler.edge_scale_
 
     def _standardized(self, batch: GraphBatch) -> GraphBatch:
         if not self.standardize:
@@ -248,8 +245,7 @@ class BaseGraphEstimator(BaseNeuralEstimator):
 
     def _batch_for_prediction(self, X: Any) -> GraphBatch:
         check_is_fitted(self, "module_")
-        batch = self._pack(X, fitted=True)
-        return self._standardized(batch).to(self.device_)
+        return self._standardized(self._pack(X, fitted=True)).to(self.device_)
 
     def _raw(self, X: Any) -> np.ndarray:
         return self._raw_output(self._batch_for_prediction(X))
@@ -315,49 +311,27 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         ]
 
     # ---------------------------------------------------------------- targets
-    def _level_targets(self, X: Any, y: Any, batch: GraphBatch) -> np.ndarray:
+    def _level_targets(self, reading: Reading, y: Any) -> np.ndarray:
         """The targets as one array with a row per graph, node or labelled edge."""
-        if self._level in ("node", "edge"):
-            if y is not None and not isinstance(y, str) and not hasattr(y, "__iter__"):
-                msg = (
-                    f"y must be one array of {self._level} targets per graph or the name of "
-                    f"the {self._level} attribute holding them, got {type(y).__name__}."
-                )
-                raise TypeError(msg)
-            if is_events(X):
-                if self._level == "edge" or y is None or isinstance(y, str):
-                    msg = (
-                        f"For events, y holds the {self._level} targets of each event (one "
-                        "mapping kind -> targets per event); edge targets need networkx "
-                        "graphs (EventSet.to_graphs)."
-                    )
-                    raise ValueError(msg)
-                return event_node_targets(X, y, batch.kinds)
-            level_targets = node_targets if self._level == "node" else edge_targets
-            return level_targets(X, "y" if y is None else y)
-        if y is None:
+        if self._level == "graph" and y is None:
             msg = f"{type(self).__name__} requires y to be passed, but the target y is None."
             raise ValueError(msg)
-        y = np.asarray(y)
-        if y.ndim == 0:
-            msg = f"y must hold one target per graph, got a scalar {type(y.item()).__name__}."
-            raise ValueError(msg)
-        if len(y) != batch.n_graphs:
-            msg = f"Found {len(y)} targets for {batch.n_graphs} graphs (samples) in X."
-            raise ValueError(msg)
-        if isinstance(self, ClassifierMixin) and y.ndim == 2 and y.shape[1] == 1:
+        y = level_targets(reading, y, self._level)
+        graph_classes = self._level == "graph" and isinstance(self, ClassifierMixin)
+        if graph_classes and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return y
 
-    def _row_weights(self, X: Any, sample_weight: Any, batch: GraphBatch) -> np.ndarray | None:
+    def _row_weights(self, reading: Reading, sample_weight: Any) -> np.ndarray | None:
         """Weights per row: one per graph (repeated over its nodes or edges), or one per row."""
         if sample_weight is None:
             return None
+        batch = reading.batch
         if self._level == "graph" or _one_per_graph(sample_weight):
             graph_weights = check_weights(sample_weight, np.empty((batch.n_graphs, 0)))
             return self._per_row(graph_weights, batch)
         try:
-            weights = self._level_targets(X, sample_weight, batch)
+            weights = level_targets(reading, sample_weight, self._level, "weights")
         except (TypeError, ValueError) as error:
             msg = (
                 f"sample_weight holds one weight per graph or one array of {self._level} "
@@ -388,9 +362,10 @@ class BaseGraphEstimator(BaseNeuralEstimator):
             msg = "partial_fit does not support early_stopping=True"
             raise ValueError(msg)
         first = not hasattr(self, "module_") or not (self.warm_start or incremental)
-        batch = self._pack(X, fitted=not first)
-        labels = self._level_targets(X, y, batch)
-        row_weights = self._row_weights(X, sample_weight, batch)
+        reading = self._read(X, fitted=not first)
+        batch = reading.batch
+        labels = self._level_targets(reading, y)
+        row_weights = self._row_weights(reading, sample_weight)
         uniform = row_weights is None
         targets = self._encode_targets(
             labels, first=first, incremental=incremental, classes=classes
@@ -484,25 +459,8 @@ class BaseGraphEstimator(BaseNeuralEstimator):
         """Column indices of named or numbered node features (None stays None)."""
         if value is None:
             return None
-        n_features = self.n_node_features_
-        names = None
-        if isinstance(self.node_features, (list, tuple)):
-            names = [str(name) for name in self.node_features]
-        value = [value] if isinstance(value, (str, Integral)) else list(value)
-        columns = []
-        for feature in value:
-            if isinstance(feature, str) and names is not None and feature in names:
-                columns.append(names.index(feature))
-            elif isinstance(feature, Integral) and -n_features <= feature < n_features:
-                columns.append(int(feature) % n_features)
-            else:
-                known = f"names {names} or " if names is not None else ""
-                msg = (
-                    f"{parameter} entry {feature!r} is not one of the {known}column indices "
-                    f"0..{n_features - 1} of the node features."
-                )
-                raise ValueError(msg)
-        return columns
+        names = self.node_features if isinstance(self.node_features, (list, tuple)) else None
+        return feature_columns(value, names, self.n_node_features_, parameter)
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> GraphNetwork:
         self.n_outputs_ = n_outputs
@@ -579,13 +537,6 @@ def _early_stopping_resolved(estimator: BaseGraphEstimator) -> Iterator[None]:
         estimator.early_stopping = given
 
 
-def _typed_input(X: Any, node_kind: Any) -> bool:
-    """Whether X brings typed nodes: typed samples, or a batch packed from them."""
-    if isinstance(X, GraphBatch):
-        return X.kinds is not None
-    return is_typed(X, node_kind)
-
-
 def _one_per_graph(sample_weight: Any) -> bool:
     """Whether sample_weight holds one number per graph (else one array per graph)."""
     if isinstance(sample_weight, str):
@@ -601,19 +552,5 @@ def _rows(ptr: Tensor | None, graphs: np.ndarray) -> np.ndarray:
     """Row indices (nodes or labelled edges) of ``graphs``; the graphs themselves at graph level."""
     if ptr is None:
         return graphs
-    ptr = ptr.numpy()
-    counts = np.diff(ptr)[graphs]
-    starts = ptr[graphs]
-    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-
-
-def _moments(values: Tensor, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation (1 where a feature is constant)."""
-    values = values.double()
-    n_features = values.shape[1]
-    if not standardize or len(values) == 0:
-        return np.zeros(n_features), np.ones(n_features)
-    mean = values.mean(0)
-    scale = values.std(0, unbiased=False)
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return mean.numpy(), scale.numpy()
+    graphs = torch.as_tensor(graphs)
+    return concat_ranges(ptr[graphs], (ptr[1:] - ptr[:-1])[graphs]).numpy()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
+from sklearn.utils.validation import check_is_fitted
 
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
@@ -383,11 +384,11 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         ``predict_proba`` answer with one row per node (edge), the targets and
         weights in the same order.
         """
-        batch = self._batch_for_prediction(X)
-        raw = self._raw_output(batch)
-        batch = batch.to("cpu")
-        labels = self._level_targets(X, y, batch)
-        weights = self._row_weights(X, sample_weight, batch)
+        check_is_fitted(self, "module_")
+        reading = self._read(X, fitted=True)
+        raw = self._raw_output(self._standardized(reading.batch).to(self.device_))
+        labels = self._level_targets(reading, y)
+        weights = self._row_weights(reading, sample_weight)
         return _RowOutputs(self, raw), labels, weights
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from sklearn_dlpp.graph._arrays import first_bad_row, owner, ptr
+from sklearn_dlpp.graph._arrays import ptr, ranges
+from sklearn_dlpp.graph._event_arrays import check_events, pack_event_arrays
 from sklearn_dlpp.graph._inputs import is_awkward, sample_error
 from sklearn_dlpp.graph._sets import _awkward_columns, real_particles
 
@@ -26,13 +28,6 @@ def check_kind(kind: Any) -> None:
     if kind is None or not isinstance(kind, Hashable) or isinstance(kind, float):
         msg = f"An object kind must be a hashable label such as 'jet', got {kind!r}."
         raise ValueError(msg)
-
-
-def rows_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(s, s + c)`` for every pair (numpy, no Python loop)."""
-    total = int(counts.sum())
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return np.arange(total, dtype=np.int64) + offsets
 
 
 def _read_padded(kind: Any, data: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -96,23 +91,6 @@ def _read_list(kind: Any, data: Sequence) -> tuple[np.ndarray, np.ndarray]:
     counts = np.array([len(block) for block in blocks], dtype=np.int64)
     values = np.concatenate(blocks) if blocks else np.zeros((0, width))
     return values, counts
-
-
-def check_events(kinds: Sequence, values: Mapping, counts: Mapping, n_events: int) -> None:
-    """Raise for NaN or infinite features and for events without any object."""
-    for kind in kinds:
-        bad = first_bad_row(values[kind])
-        if bad is not None:
-            i, pos = owner(ptr(counts[kind]), bad)
-            raise sample_error(i, f"object {pos} of kind {kind!r} has NaN or infinite features.")
-    total = sum((counts[kind] for kind in kinds), np.zeros(n_events, dtype=np.int64))
-    if n_events and not total.all():
-        i = int(np.argmin(total))
-        msg = (
-            f"the event has no objects of any kind ({list(kinds)}); an event needs at least "
-            "one object (an event without objects of one kind is fine)."
-        )
-        raise sample_error(i, msg)
 
 
 class EventSet:
@@ -259,13 +237,20 @@ class EventSet:
         self._names = names
         self._n_events = n_events
 
+    def _with_values(self, values: dict) -> EventSet:
+        """The same events with new feature values per kind (same objects, same order)."""
+        out = type(self).__new__(type(self))
+        values = {kind: np.array(values[kind], dtype=np.float64) for kind in self._kinds}
+        out._set(self._kinds, values, dict(self._counts), dict(self._names), self._n_events)
+        return out
+
     @classmethod
     def _subset(cls, events: EventSet, index: np.ndarray) -> EventSet:
         out = cls.__new__(cls)
         values, counts = {}, {}
         for kind in events.kinds:
             counts[kind] = events._counts[kind][index]
-            rows = rows_of(events._ptr[kind][:-1][index], counts[kind])
+            rows = ranges(events._ptr[kind][:-1][index], counts[kind])
             values[kind] = events._values[kind][rows]
         out._set(events.kinds, values, counts, dict(events._names), len(index))
         return out
@@ -395,12 +380,13 @@ class EventSet:
 
     def to_graphs(
         self,
-        edges: str = "full",
+        set_edges: str = "full",
         *,
         k: int = 8,
         knn_features: Any = None,
         node_kind: str = "kind",
         node_features: str = "x",
+        edges: str | None = None,
     ) -> list:
         """The events as networkx graphs with typed nodes.
 
@@ -412,21 +398,24 @@ class EventSet:
 
         Parameters
         ----------
-        edges : {"full", "knn", "none"}, default="full"
+        set_edges : {"full", "knn", "none"}, default="full"
             Every pair of objects joined (an undirected graph), each object's
-            ``k`` nearest neighbours pointing to it (a directed graph), or no edges.
+            ``k`` nearest neighbours pointing to it (a directed graph), or no
+            edges; the values of the estimators' ``set_edges``.
         k : int, default=8
-            Neighbours per object for ``edges="knn"``.
+            Neighbours per object for ``set_edges="knn"``.
         knn_features : int, str or sequence of them, default=None
             Columns in which neighbours are nearest (indices shared by all kinds,
             or names from ``feature_names``); None means the columns every kind has.
         node_kind, node_features : str, default="kind" and "x"
             Node attribute names of the kind and of the features.
+        edges : {"full", "knn", "none"}, default=None
+            Deprecated name of ``set_edges`` (it warns); removed in a later release.
 
         Returns
         -------
         graphs : list of networkx.Graph or networkx.DiGraph
-            One graph per event, directed for ``edges="knn"``.
+            One graph per event, directed for ``set_edges="knn"``.
 
         Examples
         --------
@@ -440,19 +429,22 @@ class EventSet:
         """
         import networkx as nx
 
-        from sklearn_dlpp.graph._typed import pack_event_arrays
-
-        if edges not in ("full", "knn", "none"):
-            msg = f"edges must be 'full', 'knn' or 'none', got {edges!r}."
+        if edges is not None:
+            msg = "to_graphs(edges=...) is renamed to_graphs(set_edges=...), as in the estimators."
+            warnings.warn(msg, FutureWarning, stacklevel=2)
+            set_edges = edges
+        if set_edges not in ("full", "knn", "none"):
+            msg = f"set_edges must be 'full', 'knn' or 'none', got {set_edges!r}."
             raise ValueError(msg)
         layout = tuple(self.n_features.items())
-        arrays, kind_index = pack_event_arrays(self.columns(), layout, edges, k, knn_features)
+        arrays = pack_event_arrays(self.columns(), layout, set_edges, k, knn_features)
+        kind_index = arrays.kind_index
         column_ptr = ptr(np.array([width for _, width in layout], dtype=np.int64))
         node_ptr = ptr(arrays.n_nodes)
         edge_ptr = ptr(arrays.n_labelled)
         graphs = []
         for i in range(self._n_events):
-            graph = nx.DiGraph() if edges == "knn" else nx.Graph()
+            graph = nx.DiGraph() if set_edges == "knn" else nx.Graph()
             for node in range(node_ptr[i], node_ptr[i + 1]):
                 kind = int(kind_index[node])
                 row = arrays.x[node, column_ptr[kind] : column_ptr[kind + 1]].copy()
@@ -461,7 +453,7 @@ class EventSet:
                 )
             senders = arrays.senders[edge_ptr[i] : edge_ptr[i + 1]] - node_ptr[i]
             receivers = arrays.receivers[edge_ptr[i] : edge_ptr[i + 1]] - node_ptr[i]
-            if edges == "full":
+            if set_edges == "full":
                 keep = senders < receivers  # one undirected edge per pair
                 senders, receivers = senders[keep], receivers[keep]
             graph.add_edges_from(zip(senders.tolist(), receivers.tolist(), strict=True))

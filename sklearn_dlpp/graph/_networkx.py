@@ -61,6 +61,26 @@ def _explain(values: list, label: Callable[[int], Any], what: str, name: Any) ->
     return None
 
 
+def stack_rows(values: list, width: int | None) -> np.ndarray | None:
+    """Feature values (numbers or 1-D vectors, one per node or edge) as one float64 matrix.
+
+    The fast path of every reader: None when the values do not stack into
+    ``width`` columns (then the caller looks for the culprit). A missing
+    attribute reads as None, which numpy would turn into NaN silently: refused.
+    """
+    if any(value is None for value in values):
+        return None
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if out.ndim == 1 and len(values):
+        out = out.reshape(-1, 1)
+    if out.ndim == 2 and (width is None or out.shape[1] == width):
+        return out
+    return None
+
+
 def _as_matrix(
     values: list,
     counts: np.ndarray,
@@ -69,16 +89,8 @@ def _as_matrix(
     width: int | None,
 ) -> np.ndarray:
     """Convert all samples' values at once; on failure, find the sample and say why."""
-    out = None
-    # A missing attribute reads as None, which numpy would turn into NaN silently.
-    if not any(value is None for value in values):
-        try:
-            out = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            out = None
-    if out is not None and out.ndim == 1:
-        out = out.reshape(-1, 1)
-    if out is not None and out.ndim == 2 and (width is None or out.shape[1] == width):
+    out = stack_rows(values, width)
+    if out is not None:
         return out
     # Slow path, only for unusual input: sample by sample, to name the culprit, or
     # to accept a mix numpy will not stack at once (scalars with length-1 vectors).

@@ -2,123 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import torch
 
-from sklearn_dlpp.graph._arrays import PackedArrays
 from sklearn_dlpp.graph._batch import GraphBatch
-from sklearn_dlpp.graph._inputs import GRAPHS, Samples, classify
-from sklearn_dlpp.graph._networkx import read_graphs
-from sklearn_dlpp.graph._set_edges import full_edges, knn_edges
-from sklearn_dlpp.graph._sets import read_sets
-from sklearn_dlpp.graph._typed import check_layout, is_typed, pack_typed
-
-SET_EDGES = ("none", "full", "knn")
-
-
-def _knn_columns(knn_features: Any, names: list[str] | None, n_features: int) -> list[int]:
-    """Column indices of the k-nearest-neighbour coordinates."""
-    if knn_features is None:
-        return list(range(n_features))
-    if isinstance(knn_features, (str, numbers.Integral)):
-        knn_features = [knn_features]
-    columns = []
-    for feature in knn_features:
-        if isinstance(feature, str) and names is not None and feature in names:
-            columns.append(names.index(feature))
-        elif isinstance(feature, numbers.Integral) and -n_features <= feature < n_features:
-            columns.append(int(feature) % n_features)
-        else:
-            known = f"names {names} or " if names is not None else ""
-            msg = (
-                f"knn_features entry {feature!r} is not one of the {known}column indices "
-                f"0..{n_features - 1} of the node features."
-            )
-            raise ValueError(msg)
-    if not columns:
-        msg = "knn_features is empty; give at least one coordinate column."
-        raise ValueError(msg)
-    return columns
-
-
-def _check_options(set_edges: str, k: Any, n_node_features: Any, n_edge_features: Any) -> None:
-    if set_edges not in SET_EDGES:
-        msg = f"set_edges must be one of {SET_EDGES}, got {set_edges!r}."
-        raise ValueError(msg)
-    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-        msg = f"k must be a positive integer, got {k!r}."
-        raise ValueError(msg)
-    for name, value in (("n_node_features", n_node_features), ("n_edge_features", n_edge_features)):
-        if value is not None and (not isinstance(value, numbers.Integral) or value < 0):
-            msg = f"{name} must be None or a non-negative integer, got {value!r}."
-            raise ValueError(msg)
-
-
-def read_samples(
-    X: Any,
-    *,
-    node_features: str | Sequence[str] | None = None,
-    edge_features: str | None = None,
-    set_edges: str = "none",
-    k: int = 8,
-    knn_features: Any = None,
-    n_node_features: int | None = None,
-    n_edge_features: int | None = None,
-    mask: Any = None,
-) -> tuple[Samples, PackedArrays]:
-    """Validate and read X once; the arrays behind :func:`pack_graphs` and the scaler."""
-    _check_options(set_edges, k, n_node_features, n_edge_features)
-    samples = classify(X)
-    if samples.kind == GRAPHS:
-        if set_edges != "none":
-            msg = "set_edges builds edges for particle sets; networkx graphs bring their own."
-            raise ValueError(msg)
-        if mask is not None:
-            msg = "mask applies to a 3-D padded array X, not to networkx graphs."
-            raise ValueError(msg)
-        if node_features is not None and not isinstance(node_features, str):
-            node_features = list(node_features)
-            if not node_features:
-                msg = "node_features is an empty list; name at least one node attribute."
-                raise ValueError(msg)
-            if n_node_features is not None and len(node_features) != n_node_features:
-                msg = (
-                    f"Sample 0: {len(node_features)} node features, but {n_node_features} "
-                    "were expected."
-                )
-                raise ValueError(msg)
-        features = "x" if node_features is None else node_features
-        arrays = read_graphs(
-            samples.data, features, edge_features, n_node_features, n_edge_features
-        )
-        return samples, arrays
-    if edge_features is not None:
-        msg = "edge_features reads an edge attribute of networkx graphs; sets have no edges."
-        raise ValueError(msg)
-    x, n_nodes, names = read_sets(samples, node_features, n_node_features, mask)
-    if set_edges == "full":
-        senders, receivers, n_edges = full_edges(n_nodes)
-    elif set_edges == "knn":
-        columns = _knn_columns(knn_features, names, x.shape[1])
-        senders, receivers, n_edges = knn_edges(x[:, columns], n_nodes, int(k))
-    else:
-        senders = receivers = np.zeros(0, dtype=np.int64)
-        n_edges = np.zeros(len(n_nodes), dtype=np.int64)
-    arrays = PackedArrays(
-        x=x,
-        n_nodes=n_nodes,
-        senders=senders,
-        receivers=receivers,
-        edge_attr=None,
-        n_labelled=n_edges,
-        both_ways=np.zeros(len(senders), dtype=bool),
-    )
-    return samples, arrays
+from sklearn_dlpp.graph._read import PackOptions, read_samples
 
 
 def pack_graphs(
@@ -252,88 +142,16 @@ def pack_graphs(
     >>> pack_graphs(batch) is batch
     True
     """
-    if isinstance(X, GraphBatch):
-        _check_options(set_edges, k, n_node_features, n_edge_features)
-        return _packed(
-            X,
-            {
-                "node_features": node_features,
-                "edge_features": edge_features,
-                "set_edges": None if set_edges == "none" else set_edges,
-                "knn_features": knn_features,
-                "mask": mask,
-                "node_kind": node_kind,
-            },
-            n_node_features=n_node_features,
-            n_edge_features=n_edge_features,
-            kinds=kinds,
-            dtype=dtype,
-        )
-    if is_typed(X, node_kind, kinds):
-        _check_options(set_edges, k, n_node_features, n_edge_features)
-        return pack_typed(
-            X,
-            node_kind=node_kind,
-            kinds=kinds,
-            node_features=node_features,
-            edge_features=edge_features,
-            set_edges=set_edges,
-            k=k,
-            knn_features=knn_features,
-            n_node_features=n_node_features,
-            n_edge_features=n_edge_features,
-            mask=mask,
-            dtype=dtype,
-        )
-    _, arrays = read_samples(
-        X,
+    options = PackOptions(
         node_features=node_features,
         edge_features=edge_features,
         set_edges=set_edges,
         k=k,
         knn_features=knn_features,
+        mask=mask,
+        node_kind=node_kind,
         n_node_features=n_node_features,
         n_edge_features=n_edge_features,
-        mask=mask,
+        kinds=kinds,
     )
-    return arrays.to_batch(dtype)
-
-
-def _packed(
-    batch: GraphBatch,
-    options: dict[str, Any],
-    *,
-    n_node_features: int | None,
-    n_edge_features: int | None,
-    kinds: Any,
-    dtype: torch.dtype,
-) -> GraphBatch:
-    """A batch packed before, checked against what the caller expects."""
-    given = {name: value for name, value in options.items() if value is not None}
-    if given:
-        name, value = next(iter(given.items()))
-        msg = (
-            f"X is a packed GraphBatch, so {name}={value!r} cannot apply: the graphs were "
-            f"built when X was packed. Pass {name} to pack_graphs when packing, and leave "
-            "it at its default here."
-        )
-        raise ValueError(msg)
-    n_node = batch.x.shape[1]
-    if n_node_features is not None and n_node != n_node_features:
-        msg = f"X has {n_node} node features, but {n_node_features} were expected."
-        raise ValueError(msg)
-    n_edge = 0 if batch.edge_attr is None else batch.edge_attr.shape[1]
-    if n_edge_features is not None and n_edge != n_edge_features:
-        msg = f"X has {n_edge} edge features, but {n_edge_features} were expected."
-        raise ValueError(msg)
-    if kinds is not None:
-        expected = check_layout(kinds)
-        if batch.kinds != expected:
-            msg = f"X holds the kinds {batch.kinds}, but {expected} were expected."
-            raise ValueError(msg)
-    if batch.x.device.type != "cpu":
-        batch = batch.to("cpu")
-    if batch.x.dtype != dtype:
-        edge_attr = None if batch.edge_attr is None else batch.edge_attr.to(dtype)
-        batch = replace(batch, x=batch.x.to(dtype), edge_attr=edge_attr)
-    return batch
+    return read_samples(X, options, dtype).batch

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,14 +11,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_dlpp.graph._arrays import PackedArrays, ptr
 from sklearn_dlpp.graph._batch import GraphBatch
-from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, Samples, is_awkward
-from sklearn_dlpp.graph._pack import read_samples
-from sklearn_dlpp.graph._sets import awkward_with_columns, real_particles
-
-if TYPE_CHECKING:
-    import networkx as nx
+from sklearn_dlpp.graph._read import PackOptions, read_samples
+from sklearn_dlpp.graph._write import write_like
 
 
 def standardize_batch(
@@ -57,8 +52,8 @@ def standardize_batch(
     """
 
     def apply(values: torch.Tensor, mean: Any, scale: Any) -> torch.Tensor:
-        mean = torch.as_tensor(np.asarray(mean), dtype=values.dtype, device=values.device)
-        scale = torch.as_tensor(np.asarray(scale), dtype=values.dtype, device=values.device)
+        mean = torch.as_tensor(mean, dtype=values.dtype, device=values.device)
+        scale = torch.as_tensor(scale, dtype=values.dtype, device=values.device)
         return (values - mean) / scale
 
     x = apply(batch.x, node_mean, node_scale)
@@ -68,12 +63,58 @@ def standardize_batch(
     return replace(batch, x=x, edge_attr=edge_attr)
 
 
-def _moments(values: np.ndarray, with_mean: bool, with_std: bool) -> tuple[np.ndarray, ...]:
-    """Mean and scale actually applied, and the variance, per column."""
-    var = values.var(axis=0)
-    mean = values.mean(axis=0) if with_mean else np.zeros(values.shape[1])
-    scale = np.sqrt(var) if with_std else np.ones(values.shape[1])
-    # A constant feature keeps its scale, as in StandardScaler.
+def feature_moments(
+    values: Any,
+    with_mean: bool = True,
+    with_std: bool = True,
+    kind_index: Any = None,
+    layout: tuple | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and scale applied, and the variance, of each feature column (float64).
+
+    The one rule of the package: statistics over all rows; for typed nodes
+    (``kind_index`` and its ``layout``) each kind's columns over that kind's
+    rows only (the other kinds hold zeros there), 0 and 1 for a kind without
+    rows; a constant column keeps scale 1, as in ``StandardScaler``.
+
+    Parameters
+    ----------
+    values : ndarray or Tensor of shape (n_rows, n_features)
+        Node or edge features.
+    with_mean, with_std : bool, default=True
+        Whether the mean is subtracted and the standard deviation divided.
+    kind_index : array-like of int of shape (n_rows,), default=None
+        The kind of each row, a position in ``layout``.
+    layout : tuple of (kind, n_features) pairs, default=None
+        The column block of each kind.
+
+    Returns
+    -------
+    mean, scale, var : ndarray of shape (n_features,)
+        Offset and divisor to apply, and the variance.
+    """
+    values = torch.as_tensor(values).detach().cpu().double()
+    n_features = values.shape[1]
+    mean, var = np.zeros(n_features), np.zeros(n_features)
+    if layout is None:
+        blocks = [(values, 0, n_features)]
+    else:
+        kind_index = torch.as_tensor(np.asarray(kind_index))
+        starts = np.cumsum([0] + [width for _, width in layout])
+        blocks = [
+            (values[kind_index == index, start : start + width], start, start + width)
+            for index, ((_, width), start) in enumerate(zip(layout, starts, strict=False))
+        ]
+    scale = np.ones(n_features)
+    for rows, start, stop in blocks:
+        if len(rows):
+            mean[start:stop] = rows.mean(0).numpy()
+            var[start:stop] = rows.var(0, unbiased=False).numpy()
+            scale[start:stop] = rows.std(0, unbiased=False).numpy()
+    if not with_mean:
+        mean = np.zeros(n_features)
+    if not with_std:
+        scale = np.ones(n_features)
     scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
     return mean, scale, var
 
@@ -101,6 +142,11 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         Subtract the mean.
     with_std : bool, default=True
         Divide by the standard deviation.
+    node_kind : hashable, default=None
+        For networkx graphs whose nodes are objects of several kinds: the node
+        attribute holding each node's kind, as in :func:`pack_graphs`. Each
+        kind's features are then standardised over that kind's nodes. Events
+        (an :class:`EventSet`) are typed without it.
 
     Attributes
     ----------
@@ -117,6 +163,8 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         Number of node features seen in fit.
     n_edge_features_ : int or None
         Number of edge features seen in fit.
+    kinds_ : tuple of (kind, n_features) pairs or None
+        For typed nodes: the column block of each kind, in column order.
     n_samples_seen_ : int
         Number of samples seen in fit.
 
@@ -143,6 +191,7 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         "edge_features": [str, None],
         "with_mean": ["boolean"],
         "with_std": ["boolean"],
+        "node_kind": "no_validation",
     }
 
     def __init__(
@@ -152,11 +201,13 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         edge_features: str | None = None,
         with_mean: bool = True,
         with_std: bool = True,
+        node_kind: Any = None,
     ) -> None:
         self.node_features = node_features
         self.edge_features = edge_features
         self.with_mean = with_mean
         self.with_std = with_std
+        self.node_kind = node_kind
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -170,7 +221,8 @@ class GraphScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays or awkward array
+        X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays, awkward array, \
+EventSet or GraphBatch
             Training samples, in any form :func:`pack_graphs` accepts.
         y : None
             Ignored.
@@ -180,57 +232,91 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         self : GraphScaler
             The fitted scaler.
         """
-        samples, arrays = read_samples(
-            X, node_features=self.node_features, edge_features=self.edge_features
-        )
-        self.mean_, self.scale_, self.var_ = _moments(arrays.x, self.with_mean, self.with_std)
-        self.n_node_features_ = arrays.x.shape[1]
-        self.edge_mean_ = self.edge_scale_ = self.edge_var_ = self.n_edge_features_ = None
-        if arrays.edge_attr is not None and len(arrays.edge_attr):
-            self.edge_mean_, self.edge_scale_, self.edge_var_ = _moments(
-                arrays.edge_attr, self.with_mean, self.with_std
-            )
-            self.n_edge_features_ = arrays.edge_attr.shape[1]
-        self.n_samples_seen_ = len(samples)
+        reading = read_samples(X, self._options())
+        if reading.arrays is None:  # a packed batch
+            return self.fit_batch(reading.batch)
+        arrays = reading.arrays
+        self._fit_rows(arrays.x, arrays.kind_index, arrays.layout, arrays.edge_attr)
+        self.n_samples_seen_ = len(reading)
         return self
+
+    def fit_batch(self, batch: GraphBatch) -> GraphScaler:
+        """Compute the statistics from a packed batch (what the graph estimators do).
+
+        Node features count once per node, edge features once per labelled edge
+        (an undirected edge once, although it carries a message each way).
+
+        Parameters
+        ----------
+        batch : GraphBatch
+            The packed training samples.
+
+        Returns
+        -------
+        self : GraphScaler
+            The fitted scaler.
+        """
+        self._validate_params()
+        edge_rows = None
+        if batch.edge_attr is not None:
+            n_labelled = int(batch.target_ptr[-1])
+            messages = torch.arange(batch.edge_target.numel(), device=batch.edge_target.device)
+            first = torch.full((n_labelled,), messages.numel(), device=messages.device)
+            first = first.scatter_reduce(0, batch.edge_target, messages, reduce="amin")
+            edge_rows = batch.edge_attr[first]
+        self._fit_rows(batch.x, batch.node_kind, batch.kinds, edge_rows)
+        self.n_samples_seen_ = batch.n_graphs
+        return self
+
+    def _fit_rows(self, x: Any, kind_index: Any, layout: Any, edge_rows: Any) -> None:
+        self.mean_, self.scale_, self.var_ = feature_moments(
+            x, self.with_mean, self.with_std, kind_index, layout
+        )
+        self.n_node_features_ = x.shape[1]
+        self.kinds_ = layout
+        self.edge_mean_ = self.edge_scale_ = self.edge_var_ = self.n_edge_features_ = None
+        if edge_rows is not None and len(edge_rows):
+            self.edge_mean_, self.edge_scale_, self.edge_var_ = feature_moments(
+                edge_rows, self.with_mean, self.with_std
+            )
+            self.n_edge_features_ = edge_rows.shape[1]
+
+    def _options(self, fitted: bool = False) -> PackOptions:
+        return PackOptions(
+            node_features=self.node_features,
+            edge_features=self.edge_features,
+            node_kind=self.node_kind,
+            n_node_features=self.n_node_features_ if fitted else None,
+            n_edge_features=self.n_edge_features_ if fitted else None,
+            kinds=self.kinds_ if fitted else None,
+            typed=(self.kinds_ is not None) if fitted else None,
+        )
 
     def transform(self, X: Any) -> Any:
         """Standardise the features of X, returning data of the same form.
 
         Parameters
         ----------
-        X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays or awkward array
+        X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays, awkward array, \
+EventSet or GraphBatch
             Samples with the feature counts seen in fit.
 
         Returns
         -------
         X_new : same form as X
-            New graphs (copies), array, list or awkward array.
+            New graphs (copies), array, list, awkward array, EventSet (or list
+            of events) or GraphBatch.
         """
         check_is_fitted(self)
-        samples, arrays = read_samples(
-            X,
-            node_features=self.node_features,
-            edge_features=self.edge_features,
-            n_node_features=self.n_node_features_,
-            n_edge_features=self.n_edge_features_,
-        )
+        reading = read_samples(X, self._options(fitted=True))
+        if reading.arrays is None:
+            return self.transform_batch(reading.batch)
+        arrays = reading.arrays
         x = (arrays.x - self.mean_) / self.scale_
-        edge_attr = arrays.edge_attr
-        if edge_attr is not None and self.edge_mean_ is not None:
-            edge_attr = (edge_attr - self.edge_mean_) / self.edge_scale_
-        if samples.kind == GRAPHS:
-            return self._write_graphs(samples.data, arrays, x, edge_attr)
-        if samples.kind == PADDED:
-            data = samples.data
-            out = np.array(np.ma.getdata(data), dtype=np.float64)
-            out[real_particles(data)] = x
-            if isinstance(data, np.ma.MaskedArray):
-                return np.ma.MaskedArray(out, mask=np.ma.getmaskarray(data).copy())
-            return out
-        if samples.kind == AWKWARD:
-            return awkward_with_columns(samples.data, x, self.node_features, many=True)
-        return self._write_list(samples, arrays, x)
+        edge_attr = None
+        if arrays.edge_attr is not None and self.edge_mean_ is not None:
+            edge_attr = (arrays.edge_attr - self.edge_mean_) / self.edge_scale_
+        return write_like(reading, x, edge_attr, self.node_features, self.edge_features)
 
     def transform_batch(self, batch: GraphBatch) -> GraphBatch:
         """Standardise a packed batch with the fitted statistics.
@@ -247,46 +333,3 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return standardize_batch(batch, self.mean_, self.scale_, self.edge_mean_, self.edge_scale_)
-
-    def _write_list(self, samples: Samples, arrays: PackedArrays, x: np.ndarray) -> list:
-        """One array (or awkward array, for awkward samples) per sample."""
-        bounds = ptr(arrays.n_nodes)
-        out = []
-        for i, sample in enumerate(samples.data):
-            rows = x[bounds[i] : bounds[i + 1]]
-            if is_awkward(sample):
-                rows = awkward_with_columns(sample, rows, self.node_features, many=False)
-            out.append(rows)
-        return out
-
-    def _write_graphs(
-        self, graphs: list, arrays: PackedArrays, x: np.ndarray, edge_attr: np.ndarray | None
-    ) -> list[nx.Graph]:
-        """Copies of the graphs with the feature attributes replaced."""
-        names = self.node_features
-        vector = names is None or isinstance(names, str)
-        attribute = "x" if names is None else names
-        node_bounds = ptr(arrays.n_nodes)
-        edge_bounds = ptr(arrays.n_labelled)
-        out = []
-        for i, graph in enumerate(graphs):
-            # copy() keeps the order of G.nodes() and G.edges(), so targets stay aligned.
-            copy = graph.copy()
-            rows = x[node_bounds[i] : node_bounds[i + 1]]
-            if vector:
-                scalar = np.ndim(graph.nodes[next(iter(graph))][attribute]) == 0
-                values = rows[:, 0].tolist() if scalar else list(rows)
-                for data, value in zip(copy.nodes.values(), values, strict=True):
-                    data[attribute] = value
-            else:
-                for data, row in zip(copy.nodes.values(), rows.tolist(), strict=True):
-                    data.update(zip(names, row, strict=True))
-            if edge_attr is not None and self.edge_mean_ is not None:
-                edge_rows = edge_attr[edge_bounds[i] : edge_bounds[i + 1]]
-                edges = [data for *_, data in copy.edges(data=True)]
-                if edges and np.ndim(edges[0][self.edge_features]) == 0:
-                    edge_rows = edge_rows[:, 0].tolist()
-                for data, row in zip(edges, edge_rows, strict=True):
-                    data[self.edge_features] = row
-            out.append(copy)
-        return out

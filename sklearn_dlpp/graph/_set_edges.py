@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -9,6 +11,21 @@ from sklearn_dlpp.graph._arrays import ptr
 
 # Distances are computed on padded blocks of sets; this bounds a block to 32 MiB of float64.
 _BLOCK_ENTRIES = 2**22
+
+
+def set_edges(
+    how: str, n_nodes: np.ndarray, k: int, coordinates: Callable[[], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The edges ``set_edges`` asks for: None for "none", else senders, receivers, per set.
+
+    ``coordinates()`` gives the (n_nodes, n_coordinates) neighbour coordinates; it
+    is called for "knn" only.
+    """
+    if how == "full":
+        return full_edges(n_nodes)
+    if how == "knn":
+        return knn_edges(coordinates(), n_nodes, int(k))
+    return None
 
 
 def full_edges(n_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,20 +12,135 @@ from torch import Tensor
 
 from sklearn_dlpp.graph._arrays import owner, ptr
 from sklearn_dlpp.graph._batch import GraphBatch
-from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, Samples, classify, sample_error
+from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, classify, sample_error
 from sklearn_dlpp.graph._networkx import edge_values, node_values
+from sklearn_dlpp.graph._read import BATCH, EVENTS, TYPED_GRAPHS, Reading
 from sklearn_dlpp.graph._sets import real_particles
 
 
-def _n_nodes(samples: Samples, mask: Any) -> np.ndarray:
-    """Nodes per sample, as :func:`pack_graphs` counts them."""
+@dataclass(frozen=True)
+class _Source:
+    """What aligning targets with packed samples needs: the form, the samples, the counts."""
+
+    form: str
+    data: Any
+    n_nodes: Any  # callable () -> ndarray, so that only the level asked for is counted
+    n_edges: Any
+    real: np.ndarray | None = None
+    kind_counts: dict | None = None
+    layout: tuple | None = None
+
+
+def _source(reading: Reading) -> _Source:
+    batch = reading.batch
+    return _Source(
+        reading.form,
+        reading.data,
+        lambda: batch.n_nodes.numpy(),
+        lambda: batch.n_targets.numpy(),
+        reading.real,
+        reading.kind_counts,
+        batch.kinds,
+    )
+
+
+def _light_source(X: Any, mask: Any) -> _Source:
+    """Counts without reading any feature (the public node_targets and edge_targets)."""
+    if isinstance(X, GraphBatch):
+        return _Source(BATCH, X, lambda: X.n_nodes.numpy(), lambda: X.n_targets.numpy())
+    samples = classify(X)
+    real = None
     if samples.kind == PADDED:
-        return real_particles(samples.data, mask).sum(axis=1)
-    if samples.kind == AWKWARD:
+        real = real_particles(samples.data, mask)
+        n_nodes = real.sum(axis=1)
+    elif samples.kind == AWKWARD:
         import awkward as ak
 
-        return np.asarray(ak.to_numpy(ak.num(samples.data, axis=1)))
-    return np.array([len(sample) for sample in samples.data], dtype=np.int64)
+        n_nodes = np.asarray(ak.to_numpy(ak.num(samples.data, axis=1)))
+    else:
+        n_nodes = np.array([len(sample) for sample in samples.data], dtype=np.int64)
+
+    def n_edges() -> np.ndarray:
+        graphs = samples.data
+        return np.array([graph.number_of_edges() for graph in graphs], dtype=np.int64)
+
+    return _Source(samples.kind, samples.data, lambda: n_nodes, n_edges, real)
+
+
+def level_targets(reading: Reading, y: Any, level: str, what: str = "targets") -> np.ndarray:
+    """Targets (or weights) of X's graphs, nodes or labelled edges, as one array of rows.
+
+    ``reading`` is X as :func:`read` gave it, so X is not read again. At node and
+    edge level, y holds one array per sample or the name of the node (edge)
+    attribute holding them (default ``"y"``); at graph level one row per sample.
+    """
+    if level == "graph":
+        return _graph_targets(reading.batch.n_graphs, y)
+    if y is not None and not isinstance(y, str) and not hasattr(y, "__iter__"):
+        msg = (
+            f"y must be one array of {level} {what} per graph or the name of the {level} "
+            f"attribute holding them, got {type(y).__name__}."
+        )
+        raise TypeError(msg)
+    source = _source(reading)
+    if source.form == EVENTS:
+        if level == "edge" or y is None or isinstance(y, str):
+            msg = (
+                f"For events, y holds the {level} {what} of each event (one mapping kind -> {what} "
+                "per event); edge targets need networkx graphs (EventSet.to_graphs)."
+            )
+            raise ValueError(msg)
+        return _event_targets(source, y)
+    y = "y" if y is None else y
+    return _node_targets(source, y) if level == "node" else _edge_targets(source, y)
+
+
+def _graph_targets(n_graphs: int, y: Any) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 0:
+        msg = f"y must hold one target per graph, got a scalar {type(y.item()).__name__}."
+        raise ValueError(msg)
+    if len(y) != n_graphs:
+        msg = f"Found {len(y)} targets for {n_graphs} graphs (samples) in X."
+        raise ValueError(msg)
+    return y
+
+
+def _event_targets(source: _Source, y: Any) -> np.ndarray:
+    """Per-object targets of events, in packed node order.
+
+    ``y`` holds one entry per event: a mapping kind -> one target per object of
+    the kind, or an array with one target per object in the packed order.
+    """
+    counts = source.kind_counts
+    n_events = len(next(iter(counts.values())))
+    if len(y) != n_events:
+        msg = f"y has {len(y)} events but X has {n_events}."
+        raise ValueError(msg)
+    parts = []
+    for i, target in enumerate(y):
+        if isinstance(target, Mapping):
+            unknown = [kind for kind in target if kind not in counts]
+            if unknown:
+                raise sample_error(i, f"y names kind {unknown[0]!r}, which X lacks.")
+            blocks = []
+            for kind, _ in source.layout:
+                n = int(counts[kind][i]) if kind in counts else 0
+                block = np.asarray(target.get(kind, np.zeros(0)))
+                if block.ndim == 0 or len(block) != n:
+                    size = "a scalar" if block.ndim == 0 else len(block)
+                    raise sample_error(i, f"{size} targets for {n} objects of kind {kind!r}.")
+                if n:
+                    blocks.append(block)
+            parts.append(np.concatenate(blocks) if blocks else np.zeros(0))
+        else:
+            block = np.asarray(target)
+            n = sum(int(count[i]) for count in counts.values())
+            if block.ndim == 0 or len(block) != n:
+                size = "a scalar" if block.ndim == 0 else len(block)
+                raise sample_error(i, f"{size} node targets for {n} objects.")
+            parts.append(block)
+    return np.concatenate(parts)
 
 
 def _concatenate(parts: list, counts: np.ndarray, what: str, unit: str) -> np.ndarray:
@@ -92,25 +209,29 @@ def node_targets(X: Any, y: Any, *, mask: Any = None) -> np.ndarray:
     >>> node_targets([G, G], [[0, 0, 1], [1, 1, 0]]).tolist()
     [0, 0, 1, 1, 1, 0]
     """
-    if isinstance(X, GraphBatch):
-        return _packed_targets(X.n_nodes, y, "node", "nodes")
-    samples = classify(X)
-    counts = _n_nodes(samples, mask)
+    return _node_targets(_light_source(X, mask), y)
+
+
+def _node_targets(source: _Source, y: Any) -> np.ndarray:
+    if source.form == BATCH:
+        return _packed_targets(source.data.n_nodes, y, "node", "nodes")
+    counts = source.n_nodes()
+    graphs = source.data
     if isinstance(y, str):
-        if samples.kind == GRAPHS:
-            values = [v for i, graph in enumerate(samples.data) for v in node_values(graph, i, y)]
-            _check_found(values, counts, lambda i, pos: list(samples.data[i])[pos], "node", y)
+        if source.form in (GRAPHS, TYPED_GRAPHS):
+            values = [v for i, graph in enumerate(graphs) for v in node_values(graph, i, y)]
+            _check_found(values, counts, lambda i, pos: list(graphs[i])[pos], "node", y)
             return np.asarray(values)
-        if samples.kind == AWKWARD:
+        if source.form == AWKWARD:
             import awkward as ak
 
-            return np.asarray(ak.to_numpy(ak.flatten(samples.data[y], axis=1)))
+            return np.asarray(ak.to_numpy(ak.flatten(source.data[y], axis=1)))
         msg = "y as a name reads a node attribute of graphs or a field of awkward records."
         raise ValueError(msg)
-    if samples.kind == PADDED and not isinstance(y, list):
+    if source.form == PADDED and not isinstance(y, list):
         y_array = np.asarray(y)
-        if y_array.ndim >= 2 and y_array.shape[:2] == samples.data.shape[:2]:
-            return y_array[real_particles(samples.data, mask)]
+        if y_array.ndim >= 2 and y_array.shape[:2] == source.data.shape[:2]:
+            return y_array[source.real]
     if type(y).__module__.partition(".")[0] == "awkward":
         y = list(y)
     return _concatenate(list(y), counts, "node", "nodes")
@@ -145,19 +266,23 @@ def edge_targets(X: Any, y: Any) -> np.ndarray:
     >>> edge_targets([G, G], "true").tolist()
     [1, 0, 1, 0]
     """
-    if isinstance(X, GraphBatch):
-        return _packed_targets(X.n_targets, y, "edge", "edges")
-    samples = classify(X)
-    if samples.kind != GRAPHS:
+    return _edge_targets(_light_source(X, None), y)
+
+
+def _edge_targets(source: _Source, y: Any) -> np.ndarray:
+    if source.form == BATCH:
+        return _packed_targets(source.data.n_targets, y, "edge", "edges")
+    if source.form not in (GRAPHS, TYPED_GRAPHS):
         msg = (
             "Edge targets need networkx graphs: edges built for particle sets carry no "
             "labels of their own."
         )
         raise ValueError(msg)
-    counts = np.array([graph.number_of_edges() for graph in samples.data], dtype=np.int64)
+    graphs = source.data
+    counts = source.n_edges()
     if isinstance(y, str):
-        values = [v for graph in samples.data for v in edge_values(graph, y)]
-        _check_found(values, counts, lambda i, pos: list(samples.data[i].edges())[pos], "edge", y)
+        values = [v for graph in graphs for v in edge_values(graph, y)]
+        _check_found(values, counts, lambda i, pos: list(graphs[i].edges())[pos], "edge", y)
         return np.asarray(values)
     return _concatenate(list(y), counts, "edge", "edges")
 

@@ -16,16 +16,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 
 from sklearn_dlpp.graph._arrays import PackedArrays, owner, ptr
-from sklearn_dlpp.graph._batch import GraphBatch
-from sklearn_dlpp.graph._events import EventSet, check_events, check_kind, sort_kinds
-from sklearn_dlpp.graph._inputs import GRAPHS, classify, sample_error
-from sklearn_dlpp.graph._networkx import node_values, read_graphs
-from sklearn_dlpp.graph._set_edges import full_edges, knn_edges
-
-Layout = tuple  # ((kind, n_features), ...)
+from sklearn_dlpp.graph._event_arrays import Layout, check_events, pack_event_arrays
+from sklearn_dlpp.graph._events import EventSet, check_kind, sort_kinds
+from sklearn_dlpp.graph._inputs import sample_error
+from sklearn_dlpp.graph._networkx import node_values, read_graphs, stack_rows
 
 
 def is_events(X: Any) -> bool:
@@ -150,80 +146,6 @@ def event_columns(X: Any, layout: Layout | None) -> tuple[tuple, dict, dict, dic
     return kinds, values, counts, names
 
 
-def _knn_columns(knn_features: Any, layout: Layout, names: Mapping) -> dict:
-    """Per kind, the columns of the neighbour coordinates (shared indices or names)."""
-    widths = dict(layout)
-    if knn_features is None:
-        narrowest = min(widths.values())
-        return {kind: list(range(narrowest)) for kind in widths}
-    if isinstance(knn_features, (str, numbers.Integral)):
-        knn_features = [knn_features]
-    columns: dict = {kind: [] for kind in widths}
-    for feature in knn_features:
-        for kind, width in widths.items():
-            known = names.get(kind)
-            if isinstance(feature, str) and known is not None and feature in known:
-                columns[kind].append(list(known).index(feature))
-            elif isinstance(feature, numbers.Integral) and 0 <= feature < width:
-                columns[kind].append(int(feature))
-            else:
-                msg = (
-                    f"knn_features entry {feature!r} is not a column of kind {kind!r} "
-                    f"({width} features, names {known}); it must be a column of every kind."
-                )
-                raise ValueError(msg)
-    if not knn_features:
-        msg = "knn_features is empty; give at least one coordinate column."
-        raise ValueError(msg)
-    return columns
-
-
-def pack_event_arrays(
-    columns: tuple, layout: Layout, set_edges: str, k: int, knn_features: Any
-) -> tuple[PackedArrays, np.ndarray]:
-    """Nodes (kinds in layout order, then object order) and built edges of every event."""
-    _, values, counts, names = columns
-    n_events = len(next(iter(counts.values())))
-    zeros = np.zeros(n_events, dtype=np.int64)
-    per_kind = [counts.get(kind, zeros) for kind, _ in layout]
-    n_nodes = np.sum(per_kind, axis=0) if per_kind else zeros
-    node_ptr = ptr(n_nodes)
-    column_ptr = ptr(np.array([width for _, width in layout], dtype=np.int64))
-    x = np.zeros((int(node_ptr[-1]), int(column_ptr[-1])))
-    kind_index = np.zeros(len(x), dtype=np.int64)
-    positions = {}
-    before = node_ptr[:-1].copy()  # where each event's block of the current kind starts
-    for index, ((kind, _), count) in enumerate(zip(layout, per_kind, strict=True)):
-        if kind in values:
-            position = np.repeat(before - ptr(count)[:-1], count) + np.arange(int(count.sum()))
-            x[position, column_ptr[index] : column_ptr[index + 1]] = values[kind]
-            kind_index[position] = index
-            positions[kind] = position
-        before = before + count
-    if set_edges == "full":
-        senders, receivers, n_edges = full_edges(n_nodes)
-    elif set_edges == "knn":
-        chosen = _knn_columns(knn_features, layout, names)
-        n_coords = len(next(iter(chosen.values())))
-        coords = np.zeros((len(x), n_coords))
-        for kind, position in positions.items():
-            coords[position] = values[kind][:, chosen[kind]]
-        senders, receivers, n_edges = knn_edges(coords, n_nodes, int(k))
-    else:
-        senders = receivers = np.zeros(0, dtype=np.int64)
-        n_edges = np.zeros(n_events, dtype=np.int64)
-    arrays = PackedArrays(
-        x=x,
-        n_nodes=n_nodes.astype(np.int64),
-        senders=senders,
-        receivers=receivers,
-        edge_attr=None,
-        n_labelled=n_edges,
-        both_ways=np.zeros(len(senders), dtype=bool),
-    )
-    return arrays, kind_index
-
-
 # ---------------------------------------------------------------------- graphs
 class _TypedNodes:
     """A ``read_nodes`` for :func:`read_graphs`: features per kind into the block layout.
@@ -304,16 +226,8 @@ def _kind_matrix(
     values: list, kind: Any, width: int | None, feature: str
 ) -> np.ndarray | tuple[int, str]:
     """The nodes of one kind as a matrix, or (position, problem) for the first bad node."""
-    out = None
-    # numpy would read a missing attribute (None) among numbers as NaN
-    if not any(value is None for value in values):
-        try:
-            out = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
-            out = None
-    if out is not None and out.ndim == 1 and len(values):
-        out = out.reshape(-1, 1)
-    if out is not None and out.ndim == 2 and (width is None or out.shape[1] == width):
+    out = stack_rows(values, width)
+    if out is not None:
         return out
     if not values:
         return np.zeros((0, width or 0))
@@ -337,125 +251,25 @@ def _kind_matrix(
 
 
 # ---------------------------------------------------------------------- entry
-def pack_typed(
-    X: Any,
-    *,
-    node_kind: Any,
-    kinds: Any,
-    node_features: Any,
-    edge_features: Any,
-    set_edges: str,
-    k: int,
-    knn_features: Any,
-    n_node_features: int | None,
-    n_edge_features: int | None,
-    mask: Any,
-    dtype: torch.dtype,
-) -> GraphBatch:
-    """:func:`pack_graphs` for typed input: events, or graphs with a kind per node."""
-    layout = None if kinds is None else check_layout(kinds)
-    if mask is not None:
-        msg = "mask applies to a 3-D padded array X; give an EventSet its masks instead."
-        raise ValueError(msg)
-    if is_events(X):
-        if edge_features is not None or node_features is not None:
-            msg = (
-                "node_features and edge_features name graph attributes; events hold their "
-                "features per kind (choose them when building the EventSet)."
-            )
-            raise ValueError(msg)
-        columns = event_columns(X, layout)
-        if layout is None:
-            layout = tuple((kind, columns[1][kind].shape[1]) for kind in columns[0])
-        arrays, kind_index = pack_event_arrays(columns, layout, set_edges, k, knn_features)
-    else:
-        samples = classify(X)
-        if samples.kind != GRAPHS:
-            msg = (
-                "node_kind and kinds describe typed nodes: X must be an EventSet, a list of "
-                "events (mappings from kind to objects) or networkx graphs whose nodes hold "
-                f"their kind, got {samples.kind} samples."
-            )
-            raise ValueError(msg)
-        if node_kind is None:
-            msg = "Typed networkx graphs need node_kind, the node attribute holding the kind."
-            raise ValueError(msg)
-        if set_edges != "none":
-            msg = "set_edges builds edges for particle sets; networkx graphs bring their own."
-            raise ValueError(msg)
-        if node_features is not None and not isinstance(node_features, str):
-            msg = (
-                "With typed nodes, node_features names the one node attribute holding each "
-                "node's feature vector (its length depends on the kind), not a list."
-            )
-            raise ValueError(msg)
-        reader = _TypedNodes(samples.data, node_kind, node_features or "x", layout)
-        arrays = read_graphs(
-            samples.data, node_features or "x", edge_features, None, n_edge_features, reader
-        )
-        layout, kind_index = reader.layout, reader.kind_index
-    width = sum(width for _, width in layout)
-    if n_node_features is not None and width != n_node_features:
-        msg = (
-            f"Sample 0: {width} node feature columns over all kinds {dict(layout)}, but "
-            f"{n_node_features} were expected."
-        )
-        raise ValueError(msg)
-    batch = arrays.to_batch(dtype)
-    return replace(batch, node_kind=torch.from_numpy(kind_index), kinds=layout)
-
-
-def kind_moments(batch: GraphBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column over the nodes of the column's kind.
-
-    A column is 1-scaled where constant and 0/1 where its kind has no node.
-    """
-    x = batch.x.double()
-    mean = np.zeros(x.shape[1])
-    scale = np.ones(x.shape[1])
-    start = 0
-    for index, (_, width) in enumerate(batch.kinds):
-        rows = x[batch.node_kind == index, start : start + width]
-        if len(rows):
-            mean[start : start + width] = rows.mean(0).cpu().numpy()
-            std = rows.std(0, unbiased=False).cpu().numpy()
-            scale[start : start + width] = np.where(std > 0, std, 1.0)
-        start += width
-    return mean, scale
-
-
-def event_node_targets(X: Any, y: Any, layout: Layout) -> np.ndarray:
-    """Per-object targets of events, in packed node order.
-
-    ``y`` holds one entry per event: a mapping kind -> one target per object of
-    the kind, or an array with one target per object in the packed order.
-    """
+def read_events(
+    X: Any, layout: Layout | None, how: str, k: int, knn_features: Any
+) -> tuple[PackedArrays, dict]:
+    """Typed nodes of events (an EventSet or per-event mappings) and their objects per kind."""
     columns = event_columns(X, layout)
-    counts = columns[2]
-    if len(y) != len(next(iter(counts.values()))):
-        msg = f"y has {len(y)} events but X has {len(next(iter(counts.values())))}."
-        raise ValueError(msg)
-    parts = []
-    for i, target in enumerate(y):
-        if isinstance(target, Mapping):
-            unknown = [kind for kind in target if kind not in counts]
-            if unknown:
-                raise sample_error(i, f"y names kind {unknown[0]!r}, which X lacks.")
-            blocks = []
-            for kind, _ in layout:
-                n = int(counts[kind][i]) if kind in counts else 0
-                block = np.asarray(target.get(kind, np.zeros(0)))
-                if block.ndim == 0 or len(block) != n:
-                    size = "a scalar" if block.ndim == 0 else len(block)
-                    raise sample_error(i, f"{size} targets for {n} objects of kind {kind!r}.")
-                if n:
-                    blocks.append(block)
-            parts.append(np.concatenate(blocks) if blocks else np.zeros(0))
-        else:
-            block = np.asarray(target)
-            n = sum(int(count[i]) for count in counts.values())
-            if block.ndim == 0 or len(block) != n:
-                size = "a scalar" if block.ndim == 0 else len(block)
-                raise sample_error(i, f"{size} node targets for {n} objects.")
-            parts.append(block)
-    return np.concatenate(parts)
+    if layout is None:
+        layout = tuple((kind, columns[1][kind].shape[1]) for kind in columns[0])
+    return pack_event_arrays(columns, layout, how, k, knn_features), columns[2]
+
+
+def read_typed_graphs(
+    graphs: list,
+    node_kind: Any,
+    feature: str,
+    edge_features: Any,
+    layout: Layout | None,
+    n_edge_features: int | None,
+) -> PackedArrays:
+    """Typed nodes of networkx graphs whose nodes hold their kind in ``node_kind``."""
+    reader = _TypedNodes(graphs, node_kind, feature, layout)
+    arrays = read_graphs(graphs, feature, edge_features, None, n_edge_features, reader)
+    return replace(arrays, kind_index=reader.kind_index, layout=reader.layout)
