@@ -2,14 +2,10 @@
 
 from sklearn_dlpp._base import DeviceOutOfMemoryError, TrainingDivergedWarning
 from sklearn_dlpp._distributed import data_parallel
-from sklearn_dlpp._graph_estimators import (
-    EdgeClassifier,
-    GraphClassifier,
-    GraphRegressor,
-    NodeClassifier,
-)
+from sklearn_dlpp._graph_estimators import GraphClassifier, GraphRegressor
 from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
 from sklearn_dlpp._onnx import export_onnx, onnx_inputs
+from sklearn_dlpp._part_estimators import EdgeClassifier, NodeClassifier
 from sklearn_dlpp._perceptron import PerceptronClassifier
 from sklearn_dlpp._persist import load, save
 

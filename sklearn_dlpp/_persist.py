@@ -42,14 +42,10 @@ from torch import Tensor
 from sklearn_dlpp import _persist_checks as _checks
 from sklearn_dlpp import _persist_format as _format
 from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._graph_estimators import (
-    EdgeClassifier,
-    GraphClassifier,
-    GraphRegressor,
-    NodeClassifier,
-)
+from sklearn_dlpp._graph_estimators import GraphClassifier, GraphRegressor
 from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
 from sklearn_dlpp._outputs import ClassifierOutputs
+from sklearn_dlpp._part_estimators import EdgeClassifier, NodeClassifier
 from sklearn_dlpp._perceptron import PerceptronClassifier
 
 FORMAT = "sklearn-dlpp"

@@ -12,7 +12,28 @@ from torch import Tensor
 
 
 def concat_ranges(starts: Tensor, counts: Tensor) -> Tensor:
-    """Concatenate ``arange(s, s + c)`` for every pair, without a Python loop."""
+    """Concatenate ``arange(s, s + c)`` for every pair, without a Python loop.
+
+    The one range arithmetic of the package: the rows (nodes, edges) of chosen
+    graphs from their start offsets and counts.
+
+    Parameters
+    ----------
+    starts, counts : LongTensor of shape (n,)
+        First row and number of rows of each range.
+
+    Returns
+    -------
+    rows : LongTensor of shape (counts.sum(),)
+        The ranges, one after the other.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dlpp.graph import concat_ranges
+    >>> concat_ranges(torch.tensor([5, 0]), torch.tensor([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
     total = int(counts.sum())
     if total == 0:
         return torch.zeros(0, dtype=torch.long, device=starts.device)

@@ -1,7 +1,7 @@
 """The one reader pipeline: detect the input form once, read it into packed arrays.
 
 Every form (networkx graphs, typed graphs, padded or masked arrays, ragged lists,
-awkward arrays, events, a batch packed before) goes through :func:`read`, which
+awkward arrays, events, a batch packed before) goes through :func:`read_samples`, which
 returns a :class:`Reading`: the packed batch, the flat arrays behind it and what
 the targets reader needs to align per-node or per-edge targets with it. Typed
 nodes are an optional column (``kind_index`` with its ``layout``) that later steps
@@ -36,8 +36,27 @@ BATCH = "batch"
 class PackOptions:
     """How to read samples: the options of :func:`pack_graphs`, checked once.
 
-    ``typed`` is what a fitted model expects: True for typed nodes (``kinds``
-    then holds its layout), False for untyped samples, None for either.
+    Parameters
+    ----------
+    node_features, edge_features, set_edges, k, knn_features, mask, node_kind, \
+n_node_features, n_edge_features, kinds
+        As in :func:`pack_graphs`.
+    typed : bool, default=None
+        What a fitted model expects of X: True for typed nodes (``kinds`` then
+        holds its layout), False for untyped samples, None for either. X of
+        the other sort raises a ValueError saying what the model was fitted on.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``set_edges``, a ``k`` that is not a positive integer, or
+        negative feature counts.
+
+    Examples
+    --------
+    >>> from sklearn_dlpp.graph import PackOptions
+    >>> PackOptions(set_edges="knn", k=4).k
+    4
     """
 
     node_features: Any = None
@@ -71,9 +90,24 @@ class PackOptions:
 class Reading:
     """X read once: its form, the samples, the packed batch and the arrays behind it.
 
-    ``real`` marks the real particles of a padded array (for per-particle
-    targets given padded too); ``kind_counts`` holds the objects per event of
-    each kind for events (for per-kind targets).
+    What :func:`read_samples` returns and :func:`level_targets` reads targets
+    from, so that X is read once for features and targets alike.
+
+    Attributes
+    ----------
+    form : str
+        The input form: "graphs", "typed graphs", "padded", "ragged",
+        "awkward", "events" or "batch".
+    data : object
+        The samples as given (a list for sequences).
+    batch : GraphBatch
+        The packed batch.
+    arrays : PackedArrays or None
+        The flat float64 arrays behind the batch (None for a packed batch).
+    real : ndarray of bool or None
+        For a padded array: True for the real particles.
+    kind_counts : dict or None
+        For events: the objects per event of each kind.
     """
 
     form: str
@@ -100,7 +134,41 @@ def detect(X: Any, node_kind: Any = None, kinds: Any = None) -> Samples:
 
 
 def read_samples(X: Any, options: PackOptions, dtype: torch.dtype = torch.float32) -> Reading:
-    """Read X in whatever form it comes into a :class:`Reading`; the only entry point."""
+    """Read X, in whatever form it comes, into a :class:`Reading`: the one reader pipeline.
+
+    The input form is detected once; each reader (networkx graphs, typed
+    graphs, padded or masked arrays, ragged lists, awkward arrays, events, a
+    packed batch) produces the same flat arrays, typed nodes carrying their
+    kind as an optional column. :func:`pack_graphs` is this function's batch.
+
+    Parameters
+    ----------
+    X : sequence of networkx.Graph, 3-D array, sequence of 2-D arrays, awkward array, \
+EventSet or GraphBatch
+        The samples, as :func:`pack_graphs` takes them.
+    options : PackOptions
+        How to read them.
+    dtype : torch.dtype, default=torch.float32
+        Floating type of the batch's features.
+
+    Returns
+    -------
+    reading : Reading
+        The batch and what aligns targets with it.
+
+    Raises
+    ------
+    ValueError
+        Naming the sample and the problem, as :func:`pack_graphs`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlpp.graph import PackOptions, read_samples
+    >>> reading = read_samples([np.ones((2, 3)), np.ones((1, 3))], PackOptions(set_edges="full"))
+    >>> reading.form, reading.batch.n_nodes.tolist()
+    ('ragged', [2, 1])
+    """
     # A fitted model's kinds are an expectation of X, not a statement about it.
     samples = detect(X, options.node_kind, options.kinds if options.typed is None else None)
     form = samples.kind

@@ -70,9 +70,39 @@ def _light_source(X: Any, mask: Any) -> _Source:
 def level_targets(reading: Reading, y: Any, level: str, what: str = "targets") -> np.ndarray:
     """Targets (or weights) of X's graphs, nodes or labelled edges, as one array of rows.
 
-    ``reading`` is X as :func:`read` gave it, so X is not read again. At node and
-    edge level, y holds one array per sample or the name of the node (edge)
-    attribute holding them (default ``"y"``); at graph level one row per sample.
+    Parameters
+    ----------
+    reading : Reading
+        X as :func:`read_samples` gave it, so X is not read again.
+    y : array-like, sequence of array-like, str or None
+        At graph level, one row per sample. At node and edge level, one array
+        per sample (in ``G.nodes()`` / ``G.edges()`` or particle order; for
+        events, a mapping kind -> values or an array in packed order), or the
+        name of the node (edge) attribute holding them; None means ``"y"``.
+    level : {"graph", "node", "edge"}
+        What a row is.
+    what : str, default="targets"
+        What y holds, for error messages ("targets", "weights").
+
+    Returns
+    -------
+    rows : ndarray
+        One row per graph, node or labelled edge of ``reading.batch``.
+
+    Raises
+    ------
+    ValueError
+        When y does not match X (counts per sample, missing attributes, kinds).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from sklearn_dlpp.graph import PackOptions, level_targets, read_samples
+    >>> G = nx.path_graph(3)
+    >>> nx.set_node_attributes(G, 1.0, "x")
+    >>> nx.set_node_attributes(G, {0: 1, 1: 0, 2: 1}, "y")
+    >>> level_targets(read_samples([G], PackOptions()), None, "node").tolist()
+    [1, 0, 1]
     """
     if level == "graph":
         return _graph_targets(reading.batch.n_graphs, y)
