@@ -10,7 +10,7 @@ that reading, and :class:`GraphScaler` holds the one standardisation.
 
 from sklearn_dlpp.graph._batch import GraphBatch, concat_ranges
 from sklearn_dlpp.graph._columns import feature_columns
-from sklearn_dlpp.graph._events import EventSet
+from sklearn_dlpp.graph._event_set import EventSet
 from sklearn_dlpp.graph._pack import pack_graphs
 from sklearn_dlpp.graph._read import PackOptions, Reading, read_samples
 from sklearn_dlpp.graph._scaler import GraphScaler, feature_moments, standardize_batch

@@ -24,7 +24,7 @@ from sklearn_dlpp.graph._inputs import GRAPHS, PADDED, Samples, classify
 from sklearn_dlpp.graph._networkx import read_graphs
 from sklearn_dlpp.graph._set_edges import set_edges
 from sklearn_dlpp.graph._sets import read_sets, real_particles
-from sklearn_dlpp.graph._typed import check_layout, is_events, read_events, read_typed_graphs
+from sklearn_dlpp.graph._typed_nodes import check_layout, is_events, read_events, read_typed_graphs
 
 SET_EDGES = ("none", "full", "knn")
 EVENTS = "events"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sklearn_dlpp.graph._arrays import ptr
-from sklearn_dlpp.graph._events import EventSet
+from sklearn_dlpp.graph._event_set import EventSet
 from sklearn_dlpp.graph._inputs import AWKWARD, GRAPHS, PADDED, is_awkward
 from sklearn_dlpp.graph._read import EVENTS, TYPED_GRAPHS, Reading
 from sklearn_dlpp.graph._sets import awkward_with_columns

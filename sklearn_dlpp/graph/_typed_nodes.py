@@ -19,7 +19,7 @@ import numpy as np
 
 from sklearn_dlpp.graph._arrays import PackedArrays, owner, ptr
 from sklearn_dlpp.graph._event_arrays import Layout, check_events, pack_event_arrays
-from sklearn_dlpp.graph._events import EventSet, check_kind, sort_kinds
+from sklearn_dlpp.graph._event_set import EventSet, check_kind, sort_kinds
 from sklearn_dlpp.graph._inputs import sample_error
 from sklearn_dlpp.graph._networkx import node_values, read_graphs, stack_rows
 
