@@ -42,15 +42,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The module's own test files (the "before" suite of its mutants), and the claim
 # tests of issue 18 that bear on it (the "after" suite, run on survivors only).
+_ENGINE_TESTS = (
+    ["tests/test_training_faults.py", "tests/test_determinism.py", "tests/test_mlp.py"],
+    [
+        "tests/test_claims_runtime.py",
+        "tests/test_claims_training.py",
+        "tests/test_claims_distributed.py",
+    ],
+)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
-    "sklearn_dlpp/_engine.py": (
-        ["tests/test_training_faults.py", "tests/test_determinism.py", "tests/test_mlp.py"],
-        [
-            "tests/test_claims_runtime.py",
-            "tests/test_claims_training.py",
-            "tests/test_claims_distributed.py",
-        ],
-    ),
+    # The training engine and the modules it was split into share its tests.
+    "sklearn_dlpp/_engine.py": _ENGINE_TESTS,
+    "sklearn_dlpp/_spec.py": _ENGINE_TESTS,
+    "sklearn_dlpp/_stopping.py": _ENGINE_TESTS,
+    "sklearn_dlpp/_net.py": _ENGINE_TESTS,
+    "sklearn_dlpp/_runtime.py": _ENGINE_TESTS,
     "sklearn_dlpp/_base.py": (
         ["tests/test_training_faults.py", "tests/test_streaming.py", "tests/test_mlp.py"],
         [

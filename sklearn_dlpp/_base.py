@@ -22,13 +22,9 @@ from torch import Tensor, nn
 from sklearn_dlpp import _engine
 from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._distributed import shared_seed_and_state
-from sklearn_dlpp._engine import (
-    TrainingDivergedWarning,
-    bounded_threads,
-    resolve_device,
-    seed_from,
-    torch_seeded,
-)
+from sklearn_dlpp._engine import TrainingDivergedWarning
+from sklearn_dlpp._runtime import bounded_threads, resolve_device, seed_from, torch_seeded
+from sklearn_dlpp._spec import early_stopping_of
 
 __all__ = ["BaseNeuralEstimator", "DeviceOutOfMemoryError", "TrainingDivergedWarning"]
 
@@ -96,7 +92,7 @@ class BaseNeuralEstimator(BaseEstimator):
             return
         self.loss_curve_ = []
         self._no_improvement_count = 0
-        if self.early_stopping:
+        if early_stopping_of(self):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
             self.best_loss_ = None

@@ -17,8 +17,8 @@ from torch import Tensor, nn
 from sklearn_dlpp._base import BaseNeuralEstimator
 from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._dense_kernel import predict_raw
-from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
+from sklearn_dlpp._runtime import bounded_threads
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 _NUMPY_ACTIVATIONS = {

@@ -14,7 +14,8 @@ from sklearn.datasets import make_classification
 
 from sklearn_dlpp import GraphClassifier, MLPClassifier, data_parallel
 from sklearn_dlpp import _distributed as distributed_module
-from sklearn_dlpp._engine import SliceBatches, TrainingData, resolve_device
+from sklearn_dlpp._batches import SliceBatches, TrainingData
+from sklearn_dlpp._runtime import resolve_device
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
