@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -347,10 +346,7 @@ class BaseGraphEstimator(GraphNetworkMixin, BaseNeuralEstimator):
             None if uniform else self._indexable(row_weights[train_rows], train_ptr),
             labels[train_rows],
         )
-        with _early_stopping_resolved(self):
-            self._train(
-                train, valid, self.n_node_features_, targets.shape[1], incremental=incremental
-            )
+        self._train(train, valid, self.n_node_features_, targets.shape[1], incremental=incremental)
         return self
 
     def _resolve_early_stopping(self, n_rows: int, n_graphs: int) -> bool:
@@ -392,21 +388,6 @@ class BaseGraphEstimator(GraphNetworkMixin, BaseNeuralEstimator):
             )
             raise ValueError(msg)
         return np.sort(train), np.sort(valid)
-
-
-@contextmanager
-def _early_stopping_resolved(estimator: BaseGraphEstimator) -> Iterator[None]:
-    """Let the shared training loop see early_stopping as the bool it resolved to.
-
-    The loop reads the parameter itself; 'auto' would read as True there. The
-    parameter is put back afterwards, so that get_params (and clone) still say 'auto'.
-    """
-    given = estimator.early_stopping
-    estimator.early_stopping = estimator.early_stopping_
-    try:
-        yield
-    finally:
-        estimator.early_stopping = given
 
 
 def _one_per_graph(sample_weight: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sklearn_dlpp._engine import bounded_threads
+from sklearn_dlpp._runtime import bounded_threads
 from sklearn_dlpp.graph import feature_columns
 from sklearn_dlpp.nn import EdgeConvBlock, GraphNetwork, ParticleNet, ParticleTransformer
 
