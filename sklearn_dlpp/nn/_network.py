@@ -87,7 +87,8 @@ class GraphNetwork(GraphModel):
         ``four_momentum_columns`` through a :class:`PairEmbedding` of widths
         ``(hidden,) * 3``; edges unused).
     readout : {"sum", "mean", "max", "attention"}, default="sum"
-        Pooling for ``level="graph"`` (ignored otherwise).
+        Pooling for ``level="graph"`` (ignored otherwise): the ``pooling`` of
+        the :class:`Readout` module, one of :data:`POOLINGS`.
     dropout : float, default=0.0
         Dropout after the hidden layers of every MLP.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
@@ -118,7 +119,7 @@ class GraphNetwork(GraphModel):
         ``[n_node_features, hidden, hidden]``, or one such MLP per kind.
     blocks : nn.ModuleList of GNBlock or DeepSetBlock
     readout : Readout
-        Only for ``level="graph"``.
+        Only for ``level="graph"``; ``readout.pooling`` is the ``readout`` given.
     head : MLP
         ``[hidden, hidden, n_outputs]`` (graph and node level) or
         ``[2 * hidden + edge width, hidden, n_outputs]`` (edge level).
