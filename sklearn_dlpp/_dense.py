@@ -19,8 +19,8 @@ from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._dense_kernel import predict_raw
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 from sklearn_dlpp._runtime import bounded_threads
+from sklearn_dlpp.nn import ACTIVATIONS
 
-ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 _NUMPY_ACTIVATIONS = {
     "identity": None,
     "logistic": lambda h: np.exp(-np.logaddexp(0.0, -h)).astype(h.dtype),

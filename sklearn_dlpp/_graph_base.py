@@ -28,17 +28,18 @@ from sklearn_dlpp.graph import (
     read_samples,
     standardize_batch,
 )
+from sklearn_dlpp.nn import ACTIVATIONS, AGGREGATIONS, BLOCKS, POOLINGS
 
 GRAPH_CONSTRAINTS: dict[str, list[Any]] = {
     **{k: v for k, v in TRAINING_CONSTRAINTS.items() if k != "dtype"},
     "solver": [StrOptions({"sgd", "adam"})],
     "hidden": [Interval(Integral, 1, None, closed="left")],
     "n_blocks": [Interval(Integral, 0, None, closed="left")],
-    "block": [StrOptions({"gn", "deepset", "edgeconv", "transformer"})],
-    "aggregation": [StrOptions({"sum", "mean", "max", "attention", "keyquery"})],
-    "readout": [StrOptions({"sum", "mean", "max", "attention"})],
+    "block": [StrOptions(set(BLOCKS))],
+    "aggregation": [StrOptions(set(AGGREGATIONS))],
+    "readout": [StrOptions(set(POOLINGS))],
     "dropout": [Interval(Real, 0, 1, closed="left")],
-    "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+    "activation": [StrOptions(set(ACTIVATIONS))],
     "node_features": [str, list, tuple, None],
     "edge_features": [str, None],
     "set_edges": [StrOptions({"none", "full", "knn"})],

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 
 from sklearn_dlpp.datasets._graphs import draw_counts, node_labels, to_graph
-
-CALORIMETER_CELL_FEATURES = ("eta", "phi", "layer", "log_energy")
-CALORIMETER_CLASSES = ("noise", "electromagnetic", "hadronic")
+from sklearn_dlpp.datasets._validation import POSITIVE_INT, validate_generator
 
 _GRID = 12  # cells along eta and along phi
 _CELL = 0.025  # cell size in eta and phi
@@ -31,15 +29,10 @@ _CHUNK = 1000  # events whose dense grids are held at once
 _NEIGHBOURS = ((0, 0, 1), (0, 1, -1), (0, 1, 0), (0, 1, 1), (1, 0, 0))
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_showers": [Interval(Integral, 1, None, closed="left"), tuple],
-        "em_fraction": [Interval(Real, 0, 1, closed="both")],
-        "noise_threshold": [Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    n_showers=[POSITIVE_INT, tuple],
+    em_fraction=[Interval(Real, 0, 1, closed="both")],
+    noise_threshold=[Interval(Real, 0, None, closed="neither")],
 )
 def make_calorimeter(
     n_samples=100,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
+
+from sklearn_dlpp.datasets._validation import validate_generator
 
 ELECTRON_PHOTON_FEATURES = (
     "E",
@@ -27,15 +29,10 @@ _CHANCE_MATCH = 0.08  # photons matched to an unrelated pile-up track
 _PILEUP_TRACKS = 0.25  # mean number of unrelated tracks in the cone
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "photon_fraction": [Interval(Real, 0, 1, closed="both")],
-        "conversion_probability": [Interval(Real, 0, 1, closed="both")],
-        "return_feature_names": ["boolean"],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    photon_fraction=[Interval(Real, 0, 1, closed="both")],
+    conversion_probability=[Interval(Real, 0, 1, closed="both")],
+    return_feature_names=["boolean"],
 )
 def make_electron_photon(
     n_samples=1000,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 
+from sklearn_dlpp.datasets._validation import validate_generator
 from sklearn_dlpp.graph import EventSet
 
 FOUR_VECTOR = ("pt", "eta", "phi", "energy")
@@ -44,14 +45,9 @@ def _split(values: np.ndarray, owner: np.ndarray, n: int) -> list[np.ndarray]:
     return np.split(values, np.cumsum(np.bincount(owner, minlength=n))[:-1])
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "signal_fraction": [Interval(Real, 0, 1, closed="both")],
-        "as_graphs": ["boolean"],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    signal_fraction=[Interval(Real, 0, 1, closed="both")],
+    as_graphs=["boolean"],
 )
 def make_events(n_samples=1000, *, signal_fraction=0.5, as_graphs=False, random_state=None):
     """Toy collision events with four kinds of objects, for typed graph networks.

@@ -1,4 +1,4 @@
-"""Shared helpers of the generators: counts per sample, k-nearest-neighbour edges, networkx."""
+"""Shared helpers of the generators: counts per sample, k-nearest-neighbour pairs, networkx."""
 
 from __future__ import annotations
 
@@ -30,13 +30,17 @@ def draw_counts(value, size: int, rng: np.random.RandomState, name: str) -> np.n
     return rng.randint(low, high + 1, size=size).astype(np.int64)
 
 
-def knn_edges(coords: np.ndarray, counts: np.ndarray, k: int) -> list[np.ndarray]:
-    """Undirected k-nearest-neighbour edges of zero-padded point sets.
+def undirected_knn_pairs(coords: np.ndarray, counts: np.ndarray, k: int) -> list[np.ndarray]:
+    """The node pairs of undirected k-nearest-neighbour graphs of zero-padded point sets.
 
     ``coords`` has shape (n_sets, n_max, n_dims) with the first ``counts[i]`` rows
     of set ``i`` real. Returns one (n_edges, 2) int64 array per set, each edge
     once as ``(a, b)`` with ``a < b``, sorted: the union of every point's ``k``
     nearest neighbours (all other points when the set is smaller than ``k + 1``).
+
+    Unlike ``knn_edges`` of the graph subpackage, which gives the directed edges
+    (sender, receiver) of packed sets for message passing, these pairs make
+    networkx graphs: each pair once, per set, in local indices.
     """
     n_sets, n_max, _ = coords.shape
     kk = min(k, n_max - 1)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklearn_dlpp.datasets._graphs import knn_edges, to_graph
-
-JET_FEATURES = ("log_pt_fraction", "delta_eta", "delta_phi")
-FOUR_MOMENTUM_FEATURES = ("px", "py", "pz", "energy")
+from sklearn_dlpp.datasets._graphs import to_graph, undirected_knn_pairs
+from sklearn_dlpp.datasets._validation import POSITIVE_INT, validate_generator
 
 _M_TOP = 173.0  # GeV
 _M_W = 80.4  # GeV
@@ -27,19 +25,14 @@ _HARD_QCD_MASS = (90.0, 180.0)  # GeV
 _HARD_UE = 12.0  # mean soft particles (underlying event and pile-up) per jet
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "max_particles": [Interval(Integral, 1, None, closed="left")],
-        "particle_type": ["boolean"],
-        "as_graphs": ["boolean"],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "top_fraction": [Interval(Real, 0, 1, closed="both")],
-        "four_momenta": ["boolean"],
-        "difficulty": [StrOptions({"standard", "hard"})],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    max_particles=[POSITIVE_INT],
+    particle_type=["boolean"],
+    as_graphs=["boolean"],
+    k=[POSITIVE_INT],
+    top_fraction=[Interval(Real, 0, 1, closed="both")],
+    four_momenta=["boolean"],
+    difficulty=[StrOptions({"standard", "hard"})],
 )
 def make_jets(
     n_samples=1000,
@@ -225,7 +218,7 @@ def make_jets(
     X[:, :keep] = np.stack(columns, axis=-1) * kept[:, :, None]
     if not as_graphs:
         return X, y
-    edges = knn_edges(X[:, :, 1:3], n_kept, k)
+    edges = undirected_knn_pairs(X[:, :, 1:3], n_kept, k)
     graphs = [
         to_graph(X[j, : n_kept[j]].copy(), edges[j], graph_attrs={"y": int(y[j])}) for j in range(n)
     ]

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions
 
-PASS_CLASS_FEATURES = ("lectures", "project_hours")
+from sklearn_dlpp.datasets._validation import POSITIVE_INT, validate_generator
 
 _PASS_MARK = 50.0
 _LECTURE_SCALE = 6.0  # lectures after which the return of one more has fallen by 1/e
 _HOURS_SCALE = 5.0  # project hours, likewise
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "target": [StrOptions({"pass", "grade"})],
-        "n_lectures": [Interval(Integral, 1, None, closed="left")],
-        "noise": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    target=[StrOptions({"pass", "grade"})],
+    n_lectures=[POSITIVE_INT],
+    noise=[Interval(Real, 0, None, closed="left")],
 )
 def make_pass_class(
     n_samples=200,

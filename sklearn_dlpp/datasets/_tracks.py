@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 
 from sklearn_dlpp.datasets._graphs import draw_counts, edge_labels, to_graph
-
-TRACK_HIT_FEATURES = ("r", "phi", "z")
+from sklearn_dlpp.datasets._validation import POSITIVE_INT, validate_generator
 
 _LAYER_RADII = np.array([0.032, 0.072, 0.116, 0.172, 0.260, 0.360, 0.500, 0.660])  # m
 _HALF_LENGTH = 1.0  # m, half length of every barrel layer
@@ -26,15 +25,10 @@ _Z0_MAX = 0.3  # m, candidate pairs must point back to within this of the origin
 _WINDOW_MARGIN = 1.5  # loosening of the phi window beyond the curvature of pt_min
 
 
-@validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_tracks": [Interval(Integral, 1, None, closed="left"), tuple],
-        "noise_fraction": [Interval(Real, 0, 1, closed="left")],
-        "pt_min": [Interval(Real, 0.2, None, closed="left")],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+@validate_generator(
+    n_tracks=[POSITIVE_INT, tuple],
+    noise_fraction=[Interval(Real, 0, 1, closed="left")],
+    pt_min=[Interval(Real, 0.2, None, closed="left")],
 )
 def make_tracks(
     n_samples=100,

@@ -8,6 +8,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from sklearn_dlpp.nn._checks import check_residual, renamed_keywords
+from sklearn_dlpp.nn._docs import fill_doc
 from sklearn_dlpp.nn._mlp import MLP
 
 
@@ -39,6 +41,7 @@ def pad_nodes(x: Tensor, node_graph: Tensor, node_ptr: Tensor) -> tuple[Tensor, 
     return dense, slot, mask
 
 
+@fill_doc
 class DeepSetBlock(nn.Module):
     r"""Set self-attention: every node attends to all nodes of its own graph.
 
@@ -59,27 +62,21 @@ class DeepSetBlock(nn.Module):
 
     Parameters
     ----------
-    node_features : int
-        Width of the input node representations.
+    {n_node_features}
     hidden : int, default=64
         Width of keys, queries, values and output nodes.
-    residual : bool, default=False
-        Add the input to the node update; needs ``node_features == hidden``.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the hidden layers of the MLPs (scikit-learn's names).
-    dropout : float, default=0.0
-        Dropout after the hidden layers of the MLPs.
+    {block_options}
 
     Attributes
     ----------
     key_mlp, query_mlp, value_mlp : MLP
-        ``[node_features, hidden, hidden]`` (no bias in the keys' last layer).
+        ``[n_node_features, hidden, hidden]`` (no bias in the keys' last layer).
     node_mlp : MLP
-        ``[node_features + hidden, hidden, hidden]``.
+        ``[n_node_features + hidden, hidden, hidden]``.
 
     Notes
     -----
-    Shapes: x ``(n_nodes, node_features)``, node_graph ``(n_nodes,)``, node_ptr
+    Shapes: x ``(n_nodes, n_node_features)``, node_graph ``(n_nodes,)``, node_ptr
     ``(n_graphs + 1,)`` -> :class:`DeepSetOutput`.
 
     Examples
@@ -96,9 +93,10 @@ class DeepSetBlock(nn.Module):
     [0.0, 0.0, 0.0]
     """
 
+    @renamed_keywords(node_features="n_node_features")
     def __init__(
         self,
-        node_features: int,
+        n_node_features: int,
         hidden: int = 64,
         *,
         residual: bool = False,
@@ -106,16 +104,15 @@ class DeepSetBlock(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if residual and node_features != hidden:
-            msg = f"residual needs node_features == hidden, got {node_features} and {hidden}."
-            raise ValueError(msg)
-        self.node_features = node_features
+        check_residual(residual, n_node_features, hidden)
+        self.n_node_features = n_node_features
         self.hidden = hidden
         self.residual = residual
-        self.key_mlp = MLP([node_features, hidden, hidden], activation, dropout, final_bias=False)
-        self.query_mlp = MLP([node_features, hidden, hidden], activation, dropout)
-        self.value_mlp = MLP([node_features, hidden, hidden], activation, dropout)
-        self.node_mlp = MLP([node_features + hidden, hidden, hidden], activation, dropout)
+        sizes = [n_node_features, hidden, hidden]
+        self.key_mlp = MLP(sizes, activation, dropout, final_bias=False)
+        self.query_mlp = MLP(sizes, activation, dropout)
+        self.value_mlp = MLP(sizes, activation, dropout)
+        self.node_mlp = MLP([n_node_features + hidden, hidden, hidden], activation, dropout)
 
     def reset_parameters(self) -> None:
         """Re-draw every weight."""

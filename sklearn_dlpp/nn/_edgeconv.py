@@ -9,10 +9,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from sklearn_dlpp.nn._activations import make_activation
 from sklearn_dlpp.nn._attention import pad_nodes
-from sklearn_dlpp.nn._mlp import make_activation
-from sklearn_dlpp.nn._scatter import segment_max, segment_mean, segment_sum
+from sklearn_dlpp.nn._checks import check_choice, check_widths, renamed_keywords
+from sklearn_dlpp.nn._docs import fill_doc
+from sklearn_dlpp.nn._model import GraphModel, reset_every_part
+from sklearn_dlpp.nn._scatter import SEGMENT_REDUCTIONS, segment_mean
 
+#: How an :class:`EdgeConvBlock` aggregates over the neighbours.
 EDGECONV_AGGREGATIONS = ("mean", "max", "sum")
 
 # ParticleNet (Qu & Gouskos, 2020, table 1): (k, channels) of the three EdgeConv
@@ -95,6 +99,7 @@ class EdgeConvOutput(NamedTuple):
     edge_index: Tensor
 
 
+@fill_doc
 class EdgeConvBlock(nn.Module):
     r"""EdgeConv (Wang et al., 2019) as in ParticleNet: edge MLP on ``[h_i, h_j - h_i]``.
 
@@ -120,8 +125,7 @@ class EdgeConvBlock(nn.Module):
 
     Parameters
     ----------
-    node_features : int
-        Width of the input node representations.
+    {n_node_features}
     channels : sequence of int, default=(64, 64, 64)
         Widths of the layers of the edge MLP :math:`\phi`.
     k : int, default=16
@@ -136,7 +140,7 @@ class EdgeConvBlock(nn.Module):
     Attributes
     ----------
     edge_layers : nn.ModuleList of nn.Linear
-        The layers of :math:`\phi`; the first is ``2 * node_features -> channels[0]``.
+        The layers of :math:`\phi`; the first is ``2 * n_node_features -> channels[0]``.
     edge_norms : nn.ModuleList of nn.BatchNorm1d
         One per layer.
     shortcut : nn.Linear or None
@@ -151,7 +155,7 @@ class EdgeConvBlock(nn.Module):
     depend on the batch in training mode only; in eval mode the block is
     permutation equivariant and a graph gives the same output alone or in a batch.
 
-    Shapes: x ``(n_nodes, node_features)``, node_graph ``(n_nodes,)``, node_ptr
+    Shapes: x ``(n_nodes, n_node_features)``, node_graph ``(n_nodes,)``, node_ptr
     ``(n_graphs + 1,)``, edge_index ``(2, n_edges)``, points ``(n_nodes, n_dims)``
     -> :class:`EdgeConvOutput`.
 
@@ -167,9 +171,10 @@ class EdgeConvBlock(nn.Module):
     ((5, 8), (2, 8))
     """
 
+    @renamed_keywords(node_features="n_node_features")
     def __init__(
         self,
-        node_features: int,
+        n_node_features: int,
         channels: Sequence[int] = (64, 64, 64),
         *,
         k: int = 16,
@@ -178,38 +183,31 @@ class EdgeConvBlock(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        channels = tuple(int(c) for c in channels)
-        if not channels or min(channels) < 1:
-            msg = f"channels needs at least one positive width, got {channels}."
-            raise ValueError(msg)
-        if aggregation not in EDGECONV_AGGREGATIONS:
-            msg = f"aggregation must be one of {EDGECONV_AGGREGATIONS}, got {aggregation!r}."
-            raise ValueError(msg)
+        channels = check_widths("channels", channels, smallest=1)
+        check_choice("aggregation", aggregation, EDGECONV_AGGREGATIONS)
         if int(k) < 1:
             msg = f"k must be >= 1, got {k}."
             raise ValueError(msg)
-        self.node_features = node_features
+        self.n_node_features = n_node_features
         self.channels = channels
         self.k = int(k)
         self.aggregation = aggregation
         self.dynamic = dynamic
-        widths = (2 * node_features, *channels)
+        widths = (2 * n_node_features, *channels)
         self.edge_layers = nn.ModuleList(
             nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(widths)
         )
         self.edge_norms = nn.ModuleList(nn.BatchNorm1d(c) for c in channels)
         self.activation = make_activation(activation)
-        if node_features == channels[-1]:
+        if n_node_features == channels[-1]:
             self.shortcut = self.shortcut_norm = None
         else:
-            self.shortcut = nn.Linear(node_features, channels[-1], bias=False)
+            self.shortcut = nn.Linear(n_node_features, channels[-1], bias=False)
             self.shortcut_norm = nn.BatchNorm1d(channels[-1])
 
     def reset_parameters(self) -> None:
         """Re-draw every weight and reset the batch-norm statistics."""
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        reset_every_part(self)
 
     def forward(
         self,
@@ -228,19 +226,15 @@ class EdgeConvBlock(nn.Module):
         n_nodes = x.shape[0]
         sender, receiver = edge_index[0], edge_index[1]
         weight = self.edge_layers[0].weight
-        center, difference = weight[:, : self.node_features], weight[:, self.node_features :]
+        width = self.n_node_features
+        center, difference = weight[:, :width], weight[:, width:]
         per_receiver = x @ (center - difference).T
         per_sender = x @ difference.T
         h = per_receiver.index_select(0, receiver) + per_sender.index_select(0, sender)
         h = self.activation(self.edge_norms[0](h))
         for layer, norm in zip(self.edge_layers[1:], self.edge_norms[1:], strict=True):
             h = self.activation(norm(layer(h)))
-        if self.aggregation == "mean":
-            aggregate = segment_mean(h, receiver, n_nodes)
-        elif self.aggregation == "max":
-            aggregate = segment_max(h, receiver, n_nodes)
-        else:
-            aggregate = segment_sum(h, receiver, n_nodes)
+        aggregate = SEGMENT_REDUCTIONS[self.aggregation](h, receiver, n_nodes)
         shortcut = x if self.shortcut is None else self.shortcut_norm(self.shortcut(x))
         return EdgeConvOutput(self.activation(aggregate + shortcut), edge_index)
 
@@ -248,7 +242,7 @@ class EdgeConvBlock(nn.Module):
         return f"k={self.k}, aggregation={self.aggregation!r}, dynamic={self.dynamic}"
 
 
-class ParticleNet(nn.Module):
+class ParticleNet(GraphModel):
     r"""ParticleNet (Qu & Gouskos, 2020): EdgeConv blocks on dynamic kNN graphs, mean pooling.
 
     .. math::
@@ -335,20 +329,11 @@ class ParticleNet(nn.Module):
             width = units
         layers.append(nn.Linear(width, n_outputs))
         self.head = nn.Sequential(*layers)
-        self.register_buffer("input_mean", torch.zeros(n_node_features))
-        self.register_buffer("input_scale", torch.ones(n_node_features))
+        self._keep_input_scaling()
 
     def reset_parameters(self) -> None:
         """Re-draw every weight and reset the batch-norm statistics."""
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-
-    def _points(self, x: Tensor) -> Tensor | None:
-        if self.point_columns is None:
-            return None
-        columns = self.point_columns
-        return x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
+        reset_every_part(self)
 
     def attention_weights(self, batch) -> list[None]:
         """No attention: one ``None`` per block (as for GN blocks with mean aggregation).
@@ -368,10 +353,8 @@ class ParticleNet(nn.Module):
     def forward(self, batch) -> Tensor:
         """Outputs per graph; see the class docstring."""
         x = batch.x
-        if x.dim() != 2 or x.shape[1] != self.n_node_features:
-            msg = f"expected x of shape (n_nodes, {self.n_node_features}), got {tuple(x.shape)}."
-            raise ValueError(msg)
-        points = self._points(x)
+        self._check_x(x)
+        points = None if self.point_columns is None else self._raw_columns(x, self.point_columns)
         h = self.input_norm(x)
         for block in self.blocks:
             h = block(h, batch.node_graph, batch.node_ptr, points=points).nodes

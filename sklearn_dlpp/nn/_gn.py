@@ -8,9 +8,12 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from sklearn_dlpp.nn._checks import check_choice, check_residual, renamed_keywords
+from sklearn_dlpp.nn._docs import fill_doc
 from sklearn_dlpp.nn._mlp import MLP
 from sklearn_dlpp.nn._scatter import segment_max, segment_mean, segment_softmax, segment_sum
 
+#: How a :class:`GNBlock` aggregates the messages into their receiver.
 AGGREGATIONS = ("sum", "mean", "max", "attention", "keyquery")
 
 
@@ -33,6 +36,7 @@ class GNOutput(NamedTuple):
     attention: Tensor | None
 
 
+@fill_doc
 class GNBlock(nn.Module):
     r"""One message-passing step of a graph network.
 
@@ -59,32 +63,27 @@ class GNBlock(nn.Module):
 
     Parameters
     ----------
-    node_features : int
-        Width of the input node representations.
-    edge_features : int, default=0
-        Width of the edge features (0 when the edges carry none).
+    {n_node_features}
+    n_edge_features : int, default=0
+        Width of the edge features (0 when the edges carry none; formerly
+        ``edge_features``).
     hidden : int, default=64
         Width of the messages, of the keys and queries, and of the output nodes.
     aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
         The aggregation :math:`\rho` of the incoming messages (see above).
-    residual : bool, default=False
-        Add the input to the node update; needs ``node_features == hidden``.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the hidden layers of the MLPs (scikit-learn's names).
-    dropout : float, default=0.0
-        Dropout after the hidden layers of the MLPs.
+    {block_options}
 
     Attributes
     ----------
     edge_mlp : MLP
-        ``[2 * node_features + edge_features, hidden, hidden]``.
+        ``[2 * n_node_features + n_edge_features, hidden, hidden]``.
     node_mlp : MLP
-        ``[node_features + hidden, hidden, hidden]``.
+        ``[n_node_features + hidden, hidden, hidden]``.
     score : nn.Linear
         ``hidden -> 1`` without bias, on the edge MLP's last hidden layer, only for
         ``aggregation="attention"``.
     key_mlp, query_mlp : MLP
-        ``[node_features, hidden, hidden]`` (no bias in the keys' last layer),
+        ``[n_node_features, hidden, hidden]`` (no bias in the keys' last layer),
         only for ``aggregation="keyquery"``.
 
     Notes
@@ -95,8 +94,8 @@ class GNBlock(nn.Module):
     over nodes rather than edges (about 3x faster at ten edges per node). The
     messages themselves are only formed for max or when asked for.
 
-    Shapes: x ``(n_nodes, node_features)``, edge_index ``(2, n_edges)``,
-    edge_attr ``(n_edges, edge_features)`` or None -> :class:`GNOutput`.
+    Shapes: x ``(n_nodes, n_node_features)``, edge_index ``(2, n_edges)``,
+    edge_attr ``(n_edges, n_edge_features)`` or None -> :class:`GNOutput`.
 
     Examples
     --------
@@ -112,10 +111,11 @@ class GNBlock(nn.Module):
     1.0
     """
 
+    @renamed_keywords(node_features="n_node_features", edge_features="n_edge_features")
     def __init__(
         self,
-        node_features: int,
-        edge_features: int = 0,
+        n_node_features: int,
+        n_edge_features: int = 0,
         hidden: int = 64,
         *,
         aggregation: str = "sum",
@@ -124,29 +124,25 @@ class GNBlock(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if aggregation not in AGGREGATIONS:
-            msg = f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}."
-            raise ValueError(msg)
-        if residual and node_features != hidden:
-            msg = f"residual needs node_features == hidden, got {node_features} and {hidden}."
-            raise ValueError(msg)
-        self.node_features = node_features
-        self.edge_features = edge_features
+        check_choice("aggregation", aggregation, AGGREGATIONS)
+        check_residual(residual, n_node_features, hidden)
+        self.n_node_features = n_node_features
+        self.n_edge_features = n_edge_features
         self.hidden = hidden
         self.aggregation = aggregation
         self.residual = residual
         self.edge_mlp = MLP(
-            [2 * node_features + edge_features, hidden, hidden], activation, dropout
+            [2 * n_node_features + n_edge_features, hidden, hidden], activation, dropout
         )
-        self.node_mlp = MLP([node_features + hidden, hidden, hidden], activation, dropout)
+        self.node_mlp = MLP([n_node_features + hidden, hidden, hidden], activation, dropout)
         if aggregation == "attention":
             # no bias: a softmax ignores a shift shared by all scores, so it never learns
             self.score = nn.Linear(hidden, 1, bias=False)
         elif aggregation == "keyquery":
             self.key_mlp = MLP(
-                [node_features, hidden, hidden], activation, dropout, final_bias=False
+                [n_node_features, hidden, hidden], activation, dropout, final_bias=False
             )
-            self.query_mlp = MLP([node_features, hidden, hidden], activation, dropout)
+            self.query_mlp = MLP([n_node_features, hidden, hidden], activation, dropout)
 
     def reset_parameters(self) -> None:
         """Re-draw every weight."""

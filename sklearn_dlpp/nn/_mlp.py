@@ -7,27 +7,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-# scikit-learn's names for the activations (MLPClassifier's ``activation``), so one
-# vocabulary serves the dense and the graph estimators.
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "identity": nn.Identity,
-    "logistic": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-}
-
-
-def make_activation(name: str) -> nn.Module:
-    """Return a fresh activation module for one of scikit-learn's activation names."""
-    if name == "relu":
-        # In place is safe here: the activation always follows a linear layer, whose
-        # backward does not need its own output. It spares a tensor per edge and layer.
-        return nn.ReLU(inplace=True)
-    try:
-        return ACTIVATIONS[name]()
-    except KeyError:
-        msg = f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}."
-        raise ValueError(msg) from None
+from sklearn_dlpp.nn._activations import make_activation
+from sklearn_dlpp.nn._checks import check_widths
 
 
 class MLP(nn.Sequential):
@@ -84,10 +65,7 @@ class MLP(nn.Sequential):
         *,
         final_bias: bool = True,
     ) -> None:
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) < 2 or min(sizes) < 0:
-            msg = f"sizes needs at least two non-negative widths, got {sizes}."
-            raise ValueError(msg)
+        sizes = check_widths("sizes", sizes, smallest=0, at_least=2)
         for name in (activation, final_activation or "identity"):
             make_activation(name)  # validates the name even when no layer uses it
         if not 0.0 <= dropout < 1.0:

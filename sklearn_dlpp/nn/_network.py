@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor, nn
 
 from sklearn_dlpp.graph import GraphBatch
 from sklearn_dlpp.nn._attention import DeepSetBlock, pad_nodes
+from sklearn_dlpp.nn._checks import check_choice
 from sklearn_dlpp.nn._edgeconv import EDGECONV_AGGREGATIONS, EdgeConvBlock
 from sklearn_dlpp.nn._gn import AGGREGATIONS, GNBlock
 from sklearn_dlpp.nn._mlp import MLP
+from sklearn_dlpp.nn._model import GraphModel, reset_every_part
 from sklearn_dlpp.nn._particle_attention import (
     INTERACTIONS,
     PairEmbedding,
     ParticleAttentionBlock,
-    pair_interactions,
+    as_four_momentum_columns,
 )
 from sklearn_dlpp.nn._readout import POOLINGS, Readout
 from sklearn_dlpp.nn._scatter import segment_mean
 from sklearn_dlpp.nn._typed import KindEncoder
 
+#: What a :class:`GraphNetwork` predicts for: each graph, node or labelled edge.
 LEVELS = ("graph", "node", "edge")
+#: The message-passing blocks a :class:`GraphNetwork` stacks.
 BLOCKS = ("gn", "deepset", "edgeconv", "transformer")
 
 
-class GraphNetwork(nn.Module):
+class GraphNetwork(GraphModel):
     r"""Encoder, ``n_blocks`` message-passing blocks and an output head.
 
     .. math::
@@ -84,7 +87,8 @@ class GraphNetwork(nn.Module):
         ``four_momentum_columns`` through a :class:`PairEmbedding` of widths
         ``(hidden,) * 3``; edges unused).
     readout : {"sum", "mean", "max", "attention"}, default="sum"
-        Pooling for ``level="graph"`` (ignored otherwise).
+        Pooling for ``level="graph"`` (ignored otherwise): the ``pooling`` of
+        the :class:`Readout` module, one of :data:`POOLINGS`.
     dropout : float, default=0.0
         Dropout after the hidden layers of every MLP.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
@@ -115,7 +119,7 @@ class GraphNetwork(nn.Module):
         ``[n_node_features, hidden, hidden]``, or one such MLP per kind.
     blocks : nn.ModuleList of GNBlock or DeepSetBlock
     readout : Readout
-        Only for ``level="graph"``.
+        Only for ``level="graph"``; ``readout.pooling`` is the ``readout`` given.
     head : MLP
         ``[hidden, hidden, n_outputs]`` (graph and node level) or
         ``[2 * hidden + edge width, hidden, n_outputs]`` (edge level).
@@ -170,31 +174,18 @@ class GraphNetwork(nn.Module):
         n_heads: int = 8,
     ) -> None:
         super().__init__()
-        if level not in LEVELS:
-            msg = f"level must be one of {LEVELS}, got {level!r}."
-            raise ValueError(msg)
-        if block not in BLOCKS:
-            msg = f"block must be one of {BLOCKS}, got {block!r}."
-            raise ValueError(msg)
+        check_choice("level", level, LEVELS)
+        check_choice("block", block, BLOCKS)
         # checked whatever the level and block, so that a typo never goes unnoticed
-        if aggregation not in AGGREGATIONS:
-            msg = f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}."
-            raise ValueError(msg)
+        check_choice("aggregation", aggregation, AGGREGATIONS)
         if block == "edgeconv" and aggregation not in EDGECONV_AGGREGATIONS:
             msg = (
                 f"block='edgeconv' aggregates with one of {EDGECONV_AGGREGATIONS}, "
                 f"got aggregation={aggregation!r}."
             )
             raise ValueError(msg)
-        if four_momentum_columns is not None and len(four_momentum_columns) != 4:
-            msg = (
-                "four_momentum_columns needs the 4 columns (px, py, pz, E), got "
-                f"{list(four_momentum_columns)}."
-            )
-            raise ValueError(msg)
-        if readout not in POOLINGS:
-            msg = f"readout must be one of {POOLINGS}, got {readout!r}."
-            raise ValueError(msg)
+        four_momenta = as_four_momentum_columns(four_momentum_columns)
+        check_choice("readout", readout, POOLINGS)
         if n_blocks < 0:
             msg = f"n_blocks must be >= 0, got {n_blocks}."
             raise ValueError(msg)
@@ -216,11 +207,8 @@ class GraphNetwork(nn.Module):
                 raise ValueError(msg)
             self.node_encoder = KindEncoder(self.n_kind_features, hidden, activation, dropout)
         self.knn_columns = None if knn_columns is None else [int(c) for c in knn_columns]
-        self.four_momentum_columns = (
-            None if four_momentum_columns is None else [int(c) for c in four_momentum_columns]
-        )
-        self.register_buffer("input_mean", torch.zeros(n_node_features))
-        self.register_buffer("input_scale", torch.ones(n_node_features))
+        self.four_momentum_columns = four_momenta
+        self._keep_input_scaling()
         self.pair_embedding = None
         if block == "transformer" and self.four_momentum_columns is not None:
             self.pair_embedding = PairEmbedding(len(INTERACTIONS), (hidden,) * 3, n_heads)
@@ -259,16 +247,12 @@ class GraphNetwork(nn.Module):
         for part in parts:
             part.reset_parameters()
         if self.pair_embedding is not None:
-            for layer in self.pair_embedding.modules():
-                if hasattr(layer, "reset_parameters"):
-                    layer.reset_parameters()
+            # the embedding itself has no reset_parameters: every layer of it is reset
+            reset_every_part(self.pair_embedding)
 
     def _check(self, batch: GraphBatch) -> Tensor | None:
         """Validate feature widths; return the edge features (None when there are none)."""
-        if batch.x.dim() != 2 or batch.x.shape[1] != self.n_node_features:
-            shape = tuple(batch.x.shape)
-            msg = f"expected x of shape (n_nodes, {self.n_node_features}), got {shape}."
-            raise ValueError(msg)
+        self._check_x(batch.x)
         edge_attr = batch.edge_attr
         width = 0 if edge_attr is None else edge_attr.shape[1]
         if width != self.n_edge_features:
@@ -290,7 +274,7 @@ class GraphNetwork(nn.Module):
         attentions: list[Tensor | None] = []
         points = None
         if self.block == "edgeconv" and self.knn_columns is not None:
-            points = self._raw(batch.x, self.knn_columns)
+            points = self._raw_columns(batch.x, self.knn_columns)
         for t, block in enumerate(self.blocks):
             if isinstance(block, EdgeConvBlock):
                 nodes = block(
@@ -310,22 +294,14 @@ class GraphNetwork(nn.Module):
             attentions.append(attention)
         return nodes, edges, attentions
 
-    def _raw(self, x: Tensor, columns: list[int]) -> Tensor:
-        """Columns of the input as they were before standardisation."""
-        return x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
-
     def _attend(self, batch: GraphBatch, nodes: Tensor) -> tuple[Tensor, list[Tensor | None]]:
         """Transformer blocks on the padded graphs; keeps each block's mean attention."""
         dense, slot, mask = pad_nodes(nodes, batch.node_graph, batch.node_ptr)
         pairs = mask.unsqueeze(2) & mask.unsqueeze(1)
         bias = None
         if self.pair_embedding is not None:
-            raw, _, _ = pad_nodes(
-                self._raw(batch.x, self.four_momentum_columns), batch.node_graph, batch.node_ptr
-            )
-            bias = dense.new_zeros((*pairs.shape, self.pair_embedding.mlp[-1].num_features))
-            bias[pairs] = self.pair_embedding(pair_interactions(raw)[pairs])
-            bias = bias.permute(0, 3, 1, 2)
+            raw = self._raw_columns(batch.x, self.four_momentum_columns)
+            bias = self.pair_embedding.pair_bias(raw, batch.node_graph, batch.node_ptr, mask)
         attentions: list[Tensor | None] = []
         for block in self.blocks:
             dense, attention = block(dense, mask, bias)

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from sklearn_dlpp.nn._attention import pad_nodes
+from sklearn_dlpp.nn._model import GraphModel, reset_every_part
 
 # Particle Transformer (Qu, Li & Qian, 2022): particle embedding (128, 512, 128),
 # pair embedding (64, 64, 64), 8 particle-attention and 2 class-attention blocks,
@@ -19,6 +20,16 @@ PART_HEADS = 8
 PART_BLOCKS = 8
 PART_CLASS_BLOCKS = 2
 INTERACTIONS = ("ln_delta", "ln_kt", "ln_z", "ln_m2")
+
+
+def as_four_momentum_columns(columns: Sequence[int] | None) -> list[int] | None:
+    """The input columns of ``(px, py, pz, E)`` as a list of int; a ValueError unless 4."""
+    if columns is None:
+        return None
+    if len(columns) != 4:
+        msg = f"four_momentum_columns needs the 4 columns (px, py, pz, E), got {list(columns)}."
+        raise ValueError(msg)
+    return [int(c) for c in columns]
 
 
 def pair_interactions(four_momenta: Tensor, eps: float = 1e-8) -> Tensor:
@@ -137,6 +148,35 @@ class PairEmbedding(nn.Module):
     def forward(self, pairs: Tensor) -> Tensor:
         """Bias per head of every pair; see the class docstring."""
         return self.mlp(pairs)
+
+    def pair_bias(
+        self, four_momenta: Tensor, node_graph: Tensor, node_ptr: Tensor, mask: Tensor
+    ) -> Tensor:
+        """The bias :math:`U` of every pair of particles of each graph, from their four-momenta.
+
+        Parameters
+        ----------
+        four_momenta : Tensor of shape (n_nodes, 4)
+            :math:`(p_x, p_y, p_z, E)` of every particle (raw, not standardised).
+        node_graph : LongTensor of shape (n_nodes,)
+            Graph of every particle.
+        node_ptr : LongTensor of shape (n_graphs + 1,)
+            Cumulative particle counts.
+        mask : BoolTensor of shape (n_graphs, max_nodes)
+            True for the real particles of the padded graphs.
+
+        Returns
+        -------
+        Tensor of shape (n_graphs, n_heads, max_nodes, max_nodes)
+            0 for every pair that involves a padded slot; the embedding sees
+            the real pairs only, so its batch norms see no padding.
+        """
+        dense, _, _ = pad_nodes(four_momenta, node_graph, node_ptr)
+        pairs = mask.unsqueeze(2) & mask.unsqueeze(1)
+        features = pair_interactions(dense)[pairs]
+        bias = features.new_zeros((*pairs.shape, self.mlp[-1].num_features))
+        bias[pairs] = self(features)
+        return bias.permute(0, 3, 1, 2)
 
 
 class ParticleAttentionBlock(nn.Module):
@@ -262,7 +302,7 @@ class ParticleAttentionBlock(nn.Module):
         return h + x1, attention
 
 
-class ParticleTransformer(nn.Module):
+class ParticleTransformer(GraphModel):
     r"""Particle Transformer (ParT; Qu, Li & Qian, 2022): particle attention, class attention.
 
     .. math::
@@ -345,17 +385,9 @@ class ParticleTransformer(nn.Module):
         four_momentum_columns: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
-        if four_momentum_columns is not None and len(four_momentum_columns) != 4:
-            msg = (
-                "four_momentum_columns needs the 4 columns (px, py, pz, E), got "
-                f"{list(four_momentum_columns)}."
-            )
-            raise ValueError(msg)
+        self.four_momentum_columns = as_four_momentum_columns(four_momentum_columns)
         self.n_node_features = n_node_features
         self.n_outputs = n_outputs
-        self.four_momentum_columns = (
-            None if four_momentum_columns is None else [int(c) for c in four_momentum_columns]
-        )
         layers: list[nn.Module] = [nn.BatchNorm1d(n_node_features)]
         width = n_node_features
         for out in embed:
@@ -377,14 +409,11 @@ class ParticleTransformer(nn.Module):
         nn.init.trunc_normal_(self.class_token, std=0.02)
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, n_outputs)
-        self.register_buffer("input_mean", torch.zeros(n_node_features))
-        self.register_buffer("input_scale", torch.ones(n_node_features))
+        self._keep_input_scaling()
 
     def reset_parameters(self) -> None:
         """Re-draw every weight and reset the batch-norm statistics."""
-        for module in self.modules():
-            if module is not self and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+        reset_every_part(self)
         nn.init.trunc_normal_(self.class_token, std=0.02)
         for block in (*self.blocks, *self.class_blocks):
             nn.init.ones_(block.head_scale)
@@ -393,36 +422,26 @@ class ParticleTransformer(nn.Module):
     def pair_bias(self, x: Tensor, node_graph: Tensor, node_ptr: Tensor, mask: Tensor) -> Tensor:
         """The interaction bias :math:`U` of every pair of particles of each jet.
 
+        :meth:`PairEmbedding.pair_bias` of the four-momentum columns, read raw.
+
         Parameters
         ----------
         x : Tensor of shape (n_nodes, n_node_features)
             The (standardised) input features.
-        node_graph : LongTensor of shape (n_nodes,)
-            Jet of every particle.
-        node_ptr : LongTensor of shape (n_graphs + 1,)
-            Cumulative particle counts.
-        mask : BoolTensor of shape (n_graphs, max_nodes)
-            True for the real particles of the padded jets.
+        node_graph, node_ptr, mask : Tensor
+            As for :meth:`PairEmbedding.pair_bias`.
 
         Returns
         -------
         Tensor of shape (n_graphs, n_heads, max_nodes, max_nodes)
             0 for every pair that involves a padded slot.
         """
-        columns = self.four_momentum_columns
-        raw = x[:, columns] * self.input_scale[columns] + self.input_mean[columns]
-        dense, _, _ = pad_nodes(raw, node_graph, node_ptr)
-        pairs = mask.unsqueeze(2) & mask.unsqueeze(1)
-        features = pair_interactions(dense)[pairs]
-        bias = features.new_zeros((*pairs.shape, self.pair_embedding.mlp[-1].num_features))
-        bias[pairs] = self.pair_embedding(features)
-        return bias.permute(0, 3, 1, 2)
+        raw = self._raw_columns(x, self.four_momentum_columns)
+        return self.pair_embedding.pair_bias(raw, node_graph, node_ptr, mask)
 
     def _attend(self, batch) -> tuple[Tensor, list[Tensor]]:
         x = batch.x
-        if x.dim() != 2 or x.shape[1] != self.n_node_features:
-            msg = f"expected x of shape (n_nodes, {self.n_node_features}), got {tuple(x.shape)}."
-            raise ValueError(msg)
+        self._check_x(x)
         dense, _, mask = pad_nodes(self.embedding(x), batch.node_graph, batch.node_ptr)
         bias = None
         if self.pair_embedding is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sklearn_dlpp.nn._scatter import segment_max, segment_mean, segment_softmax, segment_sum
+from sklearn_dlpp.nn._checks import check_choice, renamed_keywords
+from sklearn_dlpp.nn._scatter import SEGMENT_REDUCTIONS, segment_softmax, segment_sum
 
+#: How a :class:`Readout` pools the nodes of a graph.
 POOLINGS = ("sum", "mean", "max", "attention")
 
 
@@ -29,8 +31,9 @@ class Readout(nn.Module):
 
     Parameters
     ----------
-    features : int
-        Width ``F`` of the node representations.
+    n_features : int
+        Width ``F`` of the node representations (formerly ``features``, still
+        accepted with a FutureWarning until the next release).
     pooling : {"sum", "mean", "max", "attention"}, default="sum"
         The pooling :math:`\rho` (see above).
 
@@ -56,18 +59,17 @@ class Readout(nn.Module):
             [4.0000]])
     """
 
-    def __init__(self, features: int, pooling: str = "sum") -> None:
+    @renamed_keywords(features="n_features")
+    def __init__(self, n_features: int, pooling: str = "sum") -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            msg = f"pooling must be one of {POOLINGS}, got {pooling!r}."
-            raise ValueError(msg)
-        self.features = features
+        check_choice("pooling", pooling, POOLINGS)
+        self.n_features = n_features
         self.pooling = pooling
         if pooling == "attention":
-            self.attention_v = nn.Linear(features, features)
-            self.attention_u = nn.Linear(features, features)
+            self.attention_v = nn.Linear(n_features, n_features)
+            self.attention_u = nn.Linear(n_features, n_features)
             # no bias: a softmax ignores a shift shared by all scores
-            self.attention_w = nn.Linear(features, 1, bias=False)
+            self.attention_w = nn.Linear(n_features, 1, bias=False)
 
     def reset_parameters(self) -> None:
         """Re-draw every weight (none unless ``pooling="attention"``)."""
@@ -99,14 +101,10 @@ class Readout(nn.Module):
 
     def forward(self, x: Tensor, node_graph: Tensor, n_graphs: int) -> Tensor:
         """Pool the nodes of every graph; see the class docstring."""
-        if self.pooling == "sum":
-            return segment_sum(x, node_graph, n_graphs)
-        if self.pooling == "mean":
-            return segment_mean(x, node_graph, n_graphs)
-        if self.pooling == "max":
-            return segment_max(x, node_graph, n_graphs)
+        if self.pooling in SEGMENT_REDUCTIONS:
+            return SEGMENT_REDUCTIONS[self.pooling](x, node_graph, n_graphs)
         weights = self.attention(x, node_graph, n_graphs)
         return segment_sum(weights.unsqueeze(-1) * x, node_graph, n_graphs)
 
     def extra_repr(self) -> str:
-        return f"features={self.features}, pooling={self.pooling!r}"
+        return f"n_features={self.n_features}, pooling={self.pooling!r}"

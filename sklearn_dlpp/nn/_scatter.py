@@ -10,35 +10,19 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sklearn_dlpp.nn._docs import fill_doc
+
 
 def _expand(index: Tensor, src: Tensor) -> Tensor:
     """Broadcast a (n_rows,) index to the shape of ``src`` for scatter ops."""
     return index.view(-1, *([1] * (src.dim() - 1))).expand_as(src)
 
 
+@fill_doc
 def segment_sum(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Sum the rows of ``src`` that share a segment: :math:`y_s = \sum_{i: index_i = s} x_i`.
 
-    Parameters
-    ----------
-    src : Tensor of shape (n_rows, ...)
-        The rows to reduce.
-    index : LongTensor of shape (n_rows,)
-        Segment of every row, in ``0 .. n_segments - 1``.
-    n_segments : int
-        Number of segments (some may receive no row).
-
-    Returns
-    -------
-    Tensor of shape (n_segments, ...)
-        Zero for empty segments.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sklearn_dlpp.nn import segment_sum
-    >>> segment_sum(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0, 2, 0]), 3)
-    tensor([4., 0., 2.])
+    {segment_reduction}
     """
     out = src.new_zeros((n_segments, *src.shape[1:]))
     return out.index_add_(0, index, src)
@@ -50,59 +34,23 @@ def segment_count(index: Tensor, n_segments: int, dtype: torch.dtype) -> Tensor:
     return segment_sum(ones, index, n_segments)
 
 
+@fill_doc
 def segment_mean(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Mean of the rows of each segment, :math:`y_s = \frac{1}{n_s}\sum_{i: index_i = s} x_i`.
 
-    Parameters
-    ----------
-    src : Tensor of shape (n_rows, ...)
-        The rows to reduce.
-    index : LongTensor of shape (n_rows,)
-        Segment of every row, in ``0 .. n_segments - 1``.
-    n_segments : int
-        Number of segments (some may receive no row).
-
-    Returns
-    -------
-    Tensor of shape (n_segments, ...)
-        Zero for empty segments.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sklearn_dlpp.nn import segment_mean
-    >>> segment_mean(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0, 2, 0]), 3)
-    tensor([2., 0., 2.])
+    {segment_reduction}
     """
     count = segment_count(index, n_segments, src.dtype).clamp_(min=1)
     return segment_sum(src, index, n_segments) / count.view(-1, *([1] * (src.dim() - 1)))
 
 
+@fill_doc
 def segment_max(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Element-wise maximum of the rows of each segment, :math:`y_s = \max_{i: index_i = s} x_i`.
 
     The gradient goes to the maximal rows (split evenly between ties).
 
-    Parameters
-    ----------
-    src : Tensor of shape (n_rows, ...)
-        The rows to reduce.
-    index : LongTensor of shape (n_rows,)
-        Segment of every row, in ``0 .. n_segments - 1``.
-    n_segments : int
-        Number of segments (some may receive no row).
-
-    Returns
-    -------
-    Tensor of shape (n_segments, ...)
-        Zero for empty segments.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sklearn_dlpp.nn import segment_max
-    >>> segment_max(torch.tensor([-1.0, 2.0, -3.0]), torch.tensor([0, 2, 0]), 3)
-    tensor([-1.,  0.,  2.])
+    {segment_reduction}
     """
     out = src.new_zeros((n_segments, *src.shape[1:]))
     # include_self=False: the zeros only stand in for segments that receive nothing;
@@ -146,3 +94,8 @@ def segment_softmax(scores: Tensor, index: Tensor, n_segments: int) -> Tensor:
     shift = segment_max(scores.detach(), index, n_segments)
     weights = torch.exp(scores - shift[index])
     return weights / segment_sum(weights, index, n_segments)[index]
+
+
+#: The plain reductions by name: what the ``"sum"``, ``"mean"`` and ``"max"``
+#: aggregations and poolings compute.
+SEGMENT_REDUCTIONS = {"sum": segment_sum, "mean": segment_mean, "max": segment_max}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from sklearn_dlpp.nn._checks import check_widths
 from sklearn_dlpp.nn._mlp import MLP
 
 
@@ -72,10 +73,7 @@ class KindEncoder(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        widths = tuple(int(width) for width in n_kind_features)
-        if not widths or min(widths) < 0:
-            msg = f"n_kind_features needs a non-negative width per kind, got {widths}."
-            raise ValueError(msg)
+        widths = check_widths("n_kind_features", n_kind_features, smallest=0)
         self.n_kind_features = widths
         self.hidden = hidden
         self.encoders = nn.ModuleList(
