@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import Tensor, nn
 
 from sklearn_dlpp import _engine
 from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._compat import Interval, Options, StrOptions
 from sklearn_dlpp._distributed import shared_seed_and_state
 from sklearn_dlpp._engine import (
     TrainingDivergedWarning,

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
 from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator
 from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._compat import Interval, StrOptions
 from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (

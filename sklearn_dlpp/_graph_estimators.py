@@ -6,9 +6,10 @@ import sys
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 
+from sklearn_dlpp._compat import _fit_context
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 from sklearn_dlpp.graph import split_edges, split_nodes

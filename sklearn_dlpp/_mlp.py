@@ -6,11 +6,8 @@ import inspect
 from numbers import Real
 from typing import Any
 
-from sklearn.base import _fit_context
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._compat import Interval, StrOptions, _fit_context, available_if
 from sklearn_dlpp._dense import BaseDense
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 

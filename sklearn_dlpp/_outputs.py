@@ -16,13 +16,10 @@ from scipy.special import expit
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from sklearn_dlpp._compat import _check_partial_fit_first_call, _check_sample_weight
 
 # Training runs in float32 unless an estimator says otherwise: larger values become inf.
 FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._compat import StrOptions, _fit_context
 from sklearn_dlpp._dense import BaseDense
 from sklearn_dlpp._outputs import ClassifierOutputs, check_weights
 

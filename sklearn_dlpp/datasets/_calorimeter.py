@@ -7,8 +7,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
+from sklearn_dlpp._compat import Interval, validate_params
 from sklearn_dlpp.datasets._graphs import draw_counts, node_labels, to_graph
 
 CALORIMETER_CELL_FEATURES = ("eta", "phi", "layer", "log_energy")

@@ -6,7 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+
+from sklearn_dlpp._compat import Interval, validate_params
 
 ELECTRON_PHOTON_FEATURES = (
     "E",

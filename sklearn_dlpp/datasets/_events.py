@@ -6,8 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
+from sklearn_dlpp._compat import Interval, validate_params
 from sklearn_dlpp.graph import EventSet
 
 FOUR_VECTOR = ("pt", "eta", "phi", "energy")

@@ -6,8 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from sklearn_dlpp._compat import Interval, StrOptions, validate_params
 from sklearn_dlpp.datasets._graphs import knn_edges, to_graph
 
 JET_FEATURES = ("log_pt_fraction", "delta_eta", "delta_phi")
