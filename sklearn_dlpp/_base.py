@@ -215,3 +215,16 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _after_load(self) -> None:
         """Rebuild derived state after unpickling (subclasses override)."""
+
+
+def store_parameters(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Keep each argument of ``__init__`` as the attribute of its name, as scikit-learn wants.
+
+    ``arguments`` is ``locals()`` taken first thing in ``__init__``: ``self``
+    (and the ``__class__`` cell of an ``__init__`` that calls ``super()``) are
+    left out. The values are stored as given, without validation: scikit-learn
+    checks them when ``fit`` starts (``_parameter_constraints``).
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
