@@ -266,5 +266,6 @@ def fill_doc(obj: T) -> T:
     def fill(match: re.Match) -> str:
         return textwrap.indent(FRAGMENTS[match["name"]], match["indent"])
 
-    obj.__doc__ = _PLACEHOLDER.sub(fill, obj.__doc__)
+    if obj.__doc__ is not None:  # None under ``python -OO``
+        obj.__doc__ = _PLACEHOLDER.sub(fill, obj.__doc__)
     return obj
