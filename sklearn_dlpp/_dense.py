@@ -166,7 +166,9 @@ class BaseDense(BaseNeuralEstimator):
     intercepts_ = _live_parameters(
         "bias",
         transpose=False,
-        doc="Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,); live like coefs_.",
+        doc=(
+            "Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,); live like ``coefs_``."
+        ),
     )
 
     def _linears(self) -> list[nn.Linear]:
