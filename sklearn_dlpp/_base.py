@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from torch import Tensor, nn
 
 from sklearn_dlpp import _engine
 from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._compat import Interval, Options, StrOptions
 from sklearn_dlpp._distributed import shared_seed_and_state
 from sklearn_dlpp._engine import TrainingDivergedWarning
 from sklearn_dlpp._runtime import bounded_threads, resolve_device, seed_from, torch_seeded
@@ -211,3 +211,16 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _after_load(self) -> None:
         """Rebuild derived state after unpickling (subclasses override)."""
+
+
+def store_parameters(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Keep each argument of ``__init__`` as the attribute of its name, as scikit-learn wants.
+
+    ``arguments`` is ``locals()`` taken first thing in ``__init__``: ``self``
+    (and the ``__class__`` cell of an ``__init__`` that calls ``super()``) are
+    left out. The values are stored as given, without validation: scikit-learn
+    checks them when ``fit`` starts (``_parameter_constraints``).
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)

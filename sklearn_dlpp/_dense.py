@@ -108,6 +108,25 @@ def _glorot_uniform(layers: list[nn.Module], activation: str) -> None:
                 layer.bias.uniform_(-bound, bound)
 
 
+def _live_parameters(name: str, *, transpose: bool, doc: str) -> property:
+    """``coefs_`` (``name='weight'``) or ``intercepts_`` (``'bias'``): live numpy views, both ways.
+
+    Reading gives the ``name`` parameter of every linear layer as numpy views
+    (:class:`_LiveWeights`, transposed to scikit-learn's layout where
+    ``transpose``); assigning a list copies each array into its layer.
+    """
+
+    def get(self: BaseDense) -> list[np.ndarray]:
+        check_is_fitted(self, "module_")
+        return _LiveWeights([getattr(m, name) for m in self._linears()], transpose=transpose)
+
+    def assign(self: BaseDense, values: list[Any]) -> None:
+        check_is_fitted(self, "module_")
+        _assign(self._linears(), name, values, transpose=transpose)
+
+    return property(get, assign, doc=doc)
+
+
 class BaseDense(BaseNeuralEstimator):
     """Feature-vector estimators: X of shape (n_samples, n_features)."""
 
@@ -133,33 +152,24 @@ class BaseDense(BaseNeuralEstimator):
         network = dense_network(units, self.activation, getattr(self, "dropout", 0.0))
         return network.to(self._torch_dtype)
 
-    @property
-    def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1).
+    coefs_ = _live_parameters(
+        "weight",
+        transpose=True,
+        doc="""Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i+1).
 
         As in scikit-learn these are the network's weights themselves: editing
         an array in place, assigning ``coefs_[i] = W`` or assigning the whole
         list changes the network (on a GPU the arrays are copies; assignment
         still writes through).
-        """
-        check_is_fitted(self, "module_")
-        return _LiveWeights([m.weight for m in self._linears()], transpose=True)
-
-    @coefs_.setter
-    def coefs_(self, values: list[Any]) -> None:
-        check_is_fitted(self, "module_")
-        _assign(self._linears(), "weight", values, transpose=True)
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,); live like ``coefs_``."""
-        check_is_fitted(self, "module_")
-        return _LiveWeights([m.bias for m in self._linears()], transpose=False)
-
-    @intercepts_.setter
-    def intercepts_(self, values: list[Any]) -> None:
-        check_is_fitted(self, "module_")
-        _assign(self._linears(), "bias", values, transpose=False)
+        """,
+    )
+    intercepts_ = _live_parameters(
+        "bias",
+        transpose=False,
+        doc=(
+            "Bias vectors, ``intercepts_[i]`` of shape (units in layer i+1,); live like ``coefs_``."
+        ),
+    )
 
     def _linears(self) -> list[nn.Linear]:
         return [m for m in self.module_ if isinstance(m, nn.Linear)]

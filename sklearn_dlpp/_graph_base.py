@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import Tensor
 
-from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator, store_parameters
 from sklearn_dlpp._batches import TrainingData
+from sklearn_dlpp._compat import Interval, StrOptions
 from sklearn_dlpp._graph_network import GraphNetworkMixin
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (
@@ -142,39 +142,7 @@ class BaseGraphEstimator(GraphNetworkMixin, BaseNeuralEstimator):
         pair_features=None,
         preset=None,
     ):
-        self.hidden = hidden
-        self.n_blocks = n_blocks
-        self.block = block
-        self.aggregation = aggregation
-        self.readout = readout
-        self.dropout = dropout
-        self.activation = activation
-        self.node_features = node_features
-        self.edge_features = edge_features
-        self.set_edges = set_edges
-        self.k = k
-        self.knn_features = knn_features
-        self.standardize = standardize
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.callbacks = callbacks
-        self.node_kind = node_kind
-        self.dynamic = dynamic
-        self.n_heads = n_heads
-        self.pair_features = pair_features
-        self.preset = preset
+        store_parameters(self, locals())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

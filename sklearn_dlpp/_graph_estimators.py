@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import _fit_context
 
+from sklearn_dlpp._compat import _fit_context
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._graph_docs import ATTRIBUTES_DOC, NOTES_DOC, PARAMETERS_DOC
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs

@@ -6,12 +6,10 @@ import inspect
 from numbers import Real
 from typing import Any
 
-from sklearn.base import _fit_context
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, StrOptions
-
-from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS, store_parameters
+from sklearn_dlpp._compat import Interval, StrOptions, _fit_context, available_if
 from sklearn_dlpp._dense import BaseDense
+from sklearn_dlpp._docs import fill_doc
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 
 _MLP_CONSTRAINTS: dict[str, list[Any]] = {
@@ -78,33 +76,7 @@ class _BaseMLP(BaseDense):
         callbacks=None,
         dtype=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.device = device
-        self.dropout = dropout
-        self.callbacks = callbacks
-        self.dtype = dtype
+        store_parameters(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None):
@@ -138,6 +110,7 @@ class _BaseMLP(BaseDense):
         return True
 
 
+@fill_doc
 class MLPClassifier(ClassifierOutputs, _BaseMLP):
     r"""Multi-layer perceptron classifier trained with PyTorch.
 
@@ -149,120 +122,14 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers: ``x``, ``1 / (1 + exp(-x))``,
-        ``tanh(x)`` or ``max(0, x)``.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        Weight optimisation: torch's L-BFGS (full batch, strong Wolfe line
-        search), SGD with momentum, or Adam.
-    alpha : float, default=0.0001
-        L2 penalty: ``alpha / 2 * sum(W**2) / sum(|w|)`` is added to each batch
-        loss, over the weight matrices only.
-    batch_size : int or 'auto', default='auto'
-        Minibatch size; 'auto' is ``min(200, n_samples)``. Ignored by lbfgs.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Schedule of the SGD step size (as in scikit-learn): constant;
-        ``learning_rate_init / (t + 1) ** power_t`` with ``t`` the samples seen;
-        divided by 5 each time the loss stops improving.
-    learning_rate_init : float, default=0.001
-        Initial step size (sgd, adam).
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' schedule.
-    max_iter : int, default=200
-        Epochs for sgd and adam; iterations for lbfgs.
-    shuffle : bool, default=True
-        Reshuffle the samples every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and the validation
-        split. An int makes CPU fits identical bit for bit; torch's global RNG
-        is left as it was.
-    tol : float, default=1e-4
-        Improvement of loss (or validation score) under which an epoch counts
-        as no improvement.
-    verbose : bool, default=False
-        Print scikit-learn's progress lines: ``Iteration N, loss = ...`` per
-        epoch, ``Validation score: ...`` with early stopping, and the reason
-        for stopping.
-    warm_start : bool, default=False
-        Start ``fit`` from the previous weights (with a fresh optimizer, as
-        scikit-learn).
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd with momentum > 0).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified for
-        classifiers), stop when its score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the best weights.
-    validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's moment decay rates.
-    epsilon : float, default=1e-8
-        Adam's numerical stability term.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    max_fun : int, default=15000
-        Maximum number of loss evaluations (lbfgs).
-    device : str, default='auto'
-        'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N';
-        checked with the other parameters when ``fit`` starts.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation (an extension of
-        scikit-learn's parameters).
-    callbacks : list of skorch callbacks or None, default=None
-        Callbacks of skorch, sent its whole protocol: ``EpochScoring``,
-        ``BatchScoring``, ``EarlyStopping``, ``Checkpoint``, ``LRScheduler``,
-        ``ProgressBar`` work as on a skorch net. The net's history
-        (``net_.history``) holds ``train_loss`` and, with early stopping,
-        ``valid_loss``.
-    dtype : {'float32', 'float64'} or None, default=None
-        Precision of the network and its training. None follows X, as
-        scikit-learn does: float32 X trains in float32 and gives float32
-        weights and outputs, anything else float64. 'float32' is the fast
-        choice (on GPUs by far): it trains in float32 whatever X is.
+    %(mlp_layers)s
+    %(mlp_training)s
 
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
         Class labels.
-    loss_ : float
-        The loss of the last epoch (with the L2 penalty).
-    best_loss_ : float or None
-        The lowest training loss; None with early stopping.
-    loss_curve_ : list of float
-        Loss of each epoch (not set by lbfgs).
-    validation_scores_ : list of float or None
-        Validation score of each epoch with early stopping, else None.
-    best_validation_score_ : float or None
-        The best validation score with early stopping, else None.
-    t_ : int
-        Training samples seen, over all calls.
-    coefs_ : list of ndarray
-        ``coefs_[i]`` is the weight matrix between layer i and i + 1: the
-        network's weights themselves (edit in place or assign to change them).
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` is the bias vector of layer i + 1 (live, like
-        ``coefs_``).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Feature names, when X has string column names.
-    n_iter_ : int
-        Epochs (or lbfgs iterations) of the last call to ``fit`` or
-        ``partial_fit`` (one per ``partial_fit`` call), as scikit-learn counts.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of outputs.
-    out_activation_ : str
-        The output activation.
-    module_ : torch.nn.Module
-        The trained network.
-    device_ : str
-        The device the network lives on.
+    %(mlp_attributes)s
 
     Notes
     -----
@@ -271,22 +138,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
     (1-y_i)\log(1-\hat p_i)]` for two classes. Gradients come from
     backpropagation (autograd).
 
-    Negative sample weights (NLO event weights) are accepted; their sum must be
-    positive. As in scikit-learn, a ``y`` of one class fits the constant and
-    ``score`` counts labels that ``fit`` did not see as errors; a
-    ``ConvergenceWarning`` marks every fit that stops at ``max_iter`` (or, for
-    lbfgs, ``max_fun``).
-
-    Training faults: when the loss becomes NaN or infinite (a learning rate
-    too high, unscaled inputs), training stops with a
-    ``TrainingDivergedWarning`` and the estimator keeps the weights of the
-    last finite epoch (the best by validation score with ``early_stopping``).
-    A ``KeyboardInterrupt`` (Ctrl-C) during an 'sgd' or 'adam' fit ends
-    training with a warning and leaves the estimator fitted and usable at
-    once, with the weights reached (the best by validation score with
-    ``early_stopping``); ``n_iter_`` counts the completed epochs. These two
-    are deliberate differences from scikit-learn, which keeps going with
-    non-finite weights and warns "Training interrupted by user".
+    %(mlp_notes)s
 
     Examples
     --------
@@ -302,17 +154,16 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
 
     @available_if(_BaseMLP._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None):
         """Update the model with one epoch over the given data.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
+        %(X)s
         y : array-like of shape (n_samples,)
             The target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
+        %(partial_fit_weight)s
         classes : array of shape (n_classes,), default=None
             All the classes that can appear in y; required on the first call.
 
@@ -324,6 +175,7 @@ class MLPClassifier(ClassifierOutputs, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
 
+@fill_doc
 class MLPRegressor(RegressorOutputs, _BaseMLP):
     r"""Multi-layer perceptron regressor trained with PyTorch.
 
@@ -334,143 +186,22 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers: ``x``, ``1 / (1 + exp(-x))``,
-        ``tanh(x)`` or ``max(0, x)``.
+    %(mlp_layers)s
     loss : {'squared_error', 'poisson'}, default='squared_error'
         The loss: half the mean squared error, or half the Poisson deviance
         with a log link.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        Weight optimisation: torch's L-BFGS (full batch, strong Wolfe line
-        search), SGD with momentum, or Adam.
-    alpha : float, default=0.0001
-        L2 penalty: ``alpha / 2 * sum(W**2) / sum(|w|)`` is added to each batch
-        loss, over the weight matrices only.
-    batch_size : int or 'auto', default='auto'
-        Minibatch size; 'auto' is ``min(200, n_samples)``. Ignored by lbfgs.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Schedule of the SGD step size (as in scikit-learn): constant;
-        ``learning_rate_init / (t + 1) ** power_t`` with ``t`` the samples seen;
-        divided by 5 each time the loss stops improving.
-    learning_rate_init : float, default=0.001
-        Initial step size (sgd, adam).
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' schedule.
-    max_iter : int, default=200
-        Epochs for sgd and adam; iterations for lbfgs.
-    shuffle : bool, default=True
-        Reshuffle the samples every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, dropout and the validation
-        split. An int makes CPU fits identical bit for bit; torch's global RNG
-        is left as it was.
-    tol : float, default=1e-4
-        Improvement of loss (or validation score) under which an epoch counts
-        as no improvement.
-    verbose : bool, default=False
-        Print scikit-learn's progress lines: ``Iteration N, loss = ...`` per
-        epoch, ``Validation score: ...`` with early stopping, and the reason
-        for stopping.
-    warm_start : bool, default=False
-        Start ``fit`` from the previous weights (with a fresh optimizer, as
-        scikit-learn).
-    momentum : float, default=0.9
-        SGD momentum.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (sgd with momentum > 0).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified for
-        classifiers), stop when its score has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the best weights.
-    validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's moment decay rates.
-    epsilon : float, default=1e-8
-        Adam's numerical stability term.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    max_fun : int, default=15000
-        Maximum number of loss evaluations (lbfgs).
-    device : str, default='auto'
-        'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N';
-        checked with the other parameters when ``fit`` starts.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation (an extension of
-        scikit-learn's parameters).
-    callbacks : list of skorch callbacks or None, default=None
-        Callbacks of skorch, sent its whole protocol: ``EpochScoring``,
-        ``BatchScoring``, ``EarlyStopping``, ``Checkpoint``, ``LRScheduler``,
-        ``ProgressBar`` work as on a skorch net. The net's history
-        (``net_.history``) holds ``train_loss`` and, with early stopping,
-        ``valid_loss``.
-    dtype : {'float32', 'float64'} or None, default=None
-        Precision of the network and its training. None follows X, as
-        scikit-learn does: float32 X trains in float32 and gives float32
-        weights and outputs, anything else float64. 'float32' is the fast
-        choice (on GPUs by far): it trains in float32 whatever X is.
+    %(mlp_training)s
 
     Attributes
     ----------
-    loss_ : float
-        The loss of the last epoch (with the L2 penalty).
-    best_loss_ : float or None
-        The lowest training loss; None with early stopping.
-    loss_curve_ : list of float
-        Loss of each epoch (not set by lbfgs).
-    validation_scores_ : list of float or None
-        Validation score of each epoch with early stopping, else None.
-    best_validation_score_ : float or None
-        The best validation score with early stopping, else None.
-    t_ : int
-        Training samples seen, over all calls.
-    coefs_ : list of ndarray
-        ``coefs_[i]`` is the weight matrix between layer i and i + 1: the
-        network's weights themselves (edit in place or assign to change them).
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` is the bias vector of layer i + 1 (live, like
-        ``coefs_``).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Feature names, when X has string column names.
-    n_iter_ : int
-        Epochs (or lbfgs iterations) of the last call to ``fit`` or
-        ``partial_fit`` (one per ``partial_fit`` call), as scikit-learn counts.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of outputs.
-    out_activation_ : str
-        The output activation.
-    module_ : torch.nn.Module
-        The trained network.
-    device_ : str
-        The device the network lives on.
+    %(mlp_attributes)s
 
     Notes
     -----
     The squared-error loss is :math:`\frac{1}{2\sum |w_i|}\sum_i w_i
     (y_i - \hat y_i)^2` (averaged over outputs).
 
-    Negative sample weights (NLO event weights) are accepted; their sum must be
-    positive. As in scikit-learn, a ``y`` of one class fits the constant and
-    ``score`` counts labels that ``fit`` did not see as errors; a
-    ``ConvergenceWarning`` marks every fit that stops at ``max_iter`` (or, for
-    lbfgs, ``max_fun``).
-
-    Training faults: when the loss becomes NaN or infinite (a learning rate
-    too high, unscaled inputs), training stops with a
-    ``TrainingDivergedWarning`` and the estimator keeps the weights of the
-    last finite epoch (the best by validation score with ``early_stopping``).
-    A ``KeyboardInterrupt`` (Ctrl-C) during an 'sgd' or 'adam' fit ends
-    training with a warning and leaves the estimator fitted and usable at
-    once, with the weights reached (the best by validation score with
-    ``early_stopping``); ``n_iter_`` counts the completed epochs. These two
-    are deliberate differences from scikit-learn, which keeps going with
-    non-finite weights and warns "Training interrupted by user".
+    %(mlp_notes)s
 
     Examples
     --------
@@ -505,17 +236,16 @@ class MLPRegressor(RegressorOutputs, _BaseMLP):
 
     @available_if(_BaseMLP._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None):
         """Update the model with one epoch over the given data.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
+        %(X)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
+        %(partial_fit_weight)s
 
         Returns
         -------

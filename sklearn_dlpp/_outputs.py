@@ -16,13 +16,11 @@ from scipy.special import expit
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from sklearn_dlpp._compat import _check_partial_fit_first_call, _check_sample_weight
+from sklearn_dlpp._docs import fill_doc
 
 # Training runs in float32 unless an estimator says otherwise: larger values become inf.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -176,13 +174,13 @@ class ClassifierOutputs(ClassifierMixin):
             return self.classes_[np.argmax(raw, axis=1)]
         return self.classes_[(raw[:, 0] > 0).astype(int)]
 
+    @fill_doc
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels (or label indicators for multi-label ``y``).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input samples.
+        %(X)s
 
         Returns
         -------
@@ -191,13 +189,13 @@ class ClassifierOutputs(ClassifierMixin):
         """
         return self._labels_from_raw(self._raw(X))
 
+    @fill_doc
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probability of each class.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input samples.
+        %(X)s
 
         Returns
         -------
@@ -209,13 +207,13 @@ class ClassifierOutputs(ClassifierMixin):
             return np.hstack([1.0 - proba, proba])
         return proba
 
+    @fill_doc
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`, computed stably from the network output.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input samples.
+        %(X)s
 
         Returns
         -------
@@ -358,13 +356,13 @@ class RegressorOutputs(RegressorMixin):
         """
         return super().score(X, y, sample_weight=_score_weights(sample_weight, y))
 
+    @fill_doc
     def predict(self, X: Any) -> np.ndarray:
         """Predict the targets.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input samples.
+        %(X)s
 
         Returns
         -------

@@ -6,10 +6,11 @@ import sys
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_dlpp._compat import _fit_context
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._graph_docs import ATTRIBUTES_DOC, NOTES_DOC, PARAMETERS_DOC, PART_DOC
 from sklearn_dlpp._graph_estimators import _LogLossValidation

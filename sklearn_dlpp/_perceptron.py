@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_dlpp._base import TRAINING_CONSTRAINTS
+from sklearn_dlpp._base import TRAINING_CONSTRAINTS, store_parameters
+from sklearn_dlpp._compat import StrOptions, _fit_context
 from sklearn_dlpp._dense import BaseDense
+from sklearn_dlpp._docs import fill_doc
 from sklearn_dlpp._outputs import ClassifierOutputs, check_weights
 
 
+@fill_doc
 class PerceptronClassifier(ClassifierOutputs, BaseDense):
     r"""The perceptron: one linear unit with a sigmoid (or softmax) output.
 
@@ -31,40 +32,24 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
         \partial\mathcal{L}/\partial w`.
     learning_rate_init : float, default=0.01
         The step :math:`\eta`.
-    max_iter : int, default=200
-        Epochs (passes over the data).
-    batch_size : int or 'auto', default='auto'
-        Minibatch size; 'auto' is ``min(200, n_samples)``.
+    %(max_iter)s
+    %(batch_size)s
     alpha : float, default=0.0001
         L2 penalty on ``coef_``.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` (stratified), stop after
-        ``n_iter_no_change`` epochs without ``tol`` improvement, keep the best
-        weights.
-    validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    tol : float, default=1e-4
-        Improvement under which an epoch counts as no improvement.
-    shuffle : bool, default=True
-        Reshuffle the samples every epoch.
-    warm_start : bool, default=False
-        Start ``fit`` from the previous weights.
+    %(early_stopping)s
+    %(validation_fraction)s
+    %(n_iter_no_change)s
+    %(tol)s
+    %(shuffle)s
+    %(warm_start)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the validation split.
-    device : str, default='auto'
-        'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'.
-    verbose : bool, default=False
-        Print scikit-learn's progress lines (``Iteration N, loss = ...``).
-    callbacks : list of skorch callbacks or None, default=None
-        Callbacks of skorch, sent its whole protocol (``EpochScoring``,
-        ``EarlyStopping``, ``ProgressBar`` ... work as on a skorch net).
-    dtype : {'float32', 'float64'} or None, default=None
-        Precision of the training: that of X when None (float32 X trains in
-        float32, anything else in float64), as scikit-learn's estimators.
+    %(device)s
+    %(verbose)s
+    %(callbacks)s
+    %(dtype)s
 
     Attributes
     ----------
@@ -87,14 +72,7 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
     positive. ``y`` needs at least two classes, and ``score`` refuses labels
     that ``fit`` did not see.
 
-    Training faults: when the loss becomes NaN or infinite (a learning rate
-    too high, unscaled inputs), training stops with a
-    ``TrainingDivergedWarning`` and the perceptron keeps the weights of the
-    last finite epoch (the best by validation score with ``early_stopping``).
-    A ``KeyboardInterrupt`` (Ctrl-C) during an 'sgd' or 'adam' fit ends
-    training with a warning and leaves the perceptron fitted and usable at
-    once, with the weights reached (the best by validation score with
-    ``early_stopping``); ``n_iter_`` counts the completed epochs.
+    %(training_faults)s
 
     Examples
     --------
@@ -139,23 +117,7 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
         callbacks=None,
         dtype=None,
     ):
-        self.solver = solver
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.class_weight = class_weight
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.shuffle = shuffle
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.dtype = dtype
+        store_parameters(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None):
@@ -182,13 +144,13 @@ class PerceptronClassifier(ClassifierOutputs, BaseDense):
             sample_weight = weights * compute_sample_weight(self.class_weight, y_arr)
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc
     def decision_function(self, X: Any) -> np.ndarray:
         """Signed distance to the boundary: :math:`w_0 + x^T w` (one column per class).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input samples.
+        %(X)s
 
         Returns
         -------

@@ -229,20 +229,14 @@ def make_flat_scorer(scoring):
 
     Examples
     --------
-    >>> import networkx as nx
     >>> from sklearn.model_selection import cross_val_score
-    >>> from sklearn_dlpp import NodeClassifier
-    >>> graphs = []
-    >>> for i in range(30):
-    ...     G = nx.path_graph(6)
-    ...     for node in G:
-    ...         G.nodes[node]["x"] = [float(node == i % 6)]
-    ...         G.nodes[node]["y"] = int(abs(node - i % 6) == 1)
-    ...     graphs.append(G)
-    >>> clf = NodeClassifier(hidden=16, n_blocks=1, max_iter=100, learning_rate_init=0.01,
+    >>> from sklearn_dlpp import EdgeClassifier
+    >>> from sklearn_dlpp.datasets import make_tracks
+    >>> graphs, y = make_tracks(30, n_tracks=5, random_state=0)  # y: one array per graph
+    >>> clf = EdgeClassifier(hidden=16, n_blocks=1, max_iter=150, learning_rate_init=0.01,
     ...                      random_state=0)
-    >>> scores = cross_val_score(clf, graphs, cv=3, scoring=make_flat_scorer("roc_auc"))
-    >>> bool((scores > 0.9).all())
+    >>> scores = cross_val_score(clf, graphs, y, cv=3, scoring=make_flat_scorer("roc_auc"))
+    >>> bool((scores > 0.7).all())  # edge ROC AUC of track finding, fold by fold
     True
     """
     if isinstance(scoring, str):

@@ -6,8 +6,8 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 
+from sklearn_dlpp._compat import Interval
 from sklearn_dlpp.datasets._validation import validate_generator
 
 ELECTRON_PHOTON_FEATURES = (

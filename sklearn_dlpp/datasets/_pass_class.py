@@ -6,8 +6,8 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from sklearn_dlpp._compat import Interval, StrOptions
 from sklearn_dlpp.datasets._validation import POSITIVE_INT, validate_generator
 
 _PASS_MARK = 50.0

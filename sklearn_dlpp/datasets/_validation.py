@@ -6,7 +6,7 @@ from collections.abc import Callable
 from numbers import Integral
 from typing import Any
 
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn_dlpp._compat import Interval, validate_params
 
 #: A whole number of at least one (counts of samples, objects, neighbours).
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_dlpp._compat import _fit_context
 from sklearn_dlpp.graph._batch import GraphBatch
 from sklearn_dlpp.graph._read import PackOptions, read_samples
 from sklearn_dlpp.graph._write import write_like
