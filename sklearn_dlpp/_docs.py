@@ -237,6 +237,21 @@ _PARTIAL_FIT_WEIGHT = """
         Event weights (negative allowed; their sum must be positive).
     """
 
+_GRAPH_X = """
+    X : sequence of graphs, padded array, sequence of arrays or awkward array
+        The samples.
+    """
+
+_GRAPH_CHUNK = """
+    X : sequence of graphs, padded array, sequence of arrays or awkward array
+        A chunk of samples.
+    """
+
+_CLASSES = """
+    classes : array-like, default=None
+        All classes; required on the first call.
+    """
+
 FRAGMENTS: dict[str, str] = {
     **{name: _fragment(text) for name, text in PARAMETERS.items()},
     "mlp_layers": _fragment(_MLP_LAYERS),
@@ -246,6 +261,9 @@ FRAGMENTS: dict[str, str] = {
     "training_faults": _fragment(_TRAINING_FAULTS),
     "X": _fragment(_X),
     "partial_fit_weight": _fragment(_PARTIAL_FIT_WEIGHT),
+    "graph_X": _fragment(_GRAPH_X),
+    "graph_chunk": _fragment(_GRAPH_CHUNK),
+    "classes": _fragment(_CLASSES),
 }
 
 

@@ -185,3 +185,31 @@ PART_DOC = """
     graph, in ``{order}`` order; ``score`` is the accuracy over all {unit} of all
     graphs.
 """
+
+
+def class_doc(
+    summary: str, examples: str, *, labels: str | None = None, part: dict | None = None
+) -> str:
+    """A graph estimator's class docstring: its own text around the shared sections.
+
+    ``summary`` opens it (first line and description), ``part`` fills the
+    node/edge paragraph (``unit``, ``unit_singular``, ``order``), ``labels``
+    describes ``classes_`` (classifiers only), ``examples`` closes it.
+    """
+    classes = ""
+    if labels is not None:
+        classes = f"""
+    classes_ : ndarray of shape (n_classes,)
+        {labels}"""
+    return (
+        summary
+        + (PART_DOC.format(**part) if part else "")
+        + PARAMETERS_DOC
+        + """
+    Attributes
+    ----------"""
+        + classes
+        + ATTRIBUTES_DOC
+        + NOTES_DOC
+        + examples
+    )

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 from sklearn_dlpp._compat import _fit_context
+from sklearn_dlpp._docs import fill_doc
 from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._graph_docs import ATTRIBUTES_DOC, NOTES_DOC, PARAMETERS_DOC
+from sklearn_dlpp._graph_docs import class_doc
 from sklearn_dlpp._outputs import ClassifierOutputs, RegressorOutputs
 
 
@@ -31,7 +32,7 @@ class _LogLossValidation:
 
 
 class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator):
-    __doc__ = (
+    __doc__ = class_doc(
         """Graph neural network classifier: one label per graph (e.g. jet tagging).
 
     X is a list of ``networkx`` graphs, a zero-padded particle array
@@ -40,16 +41,8 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
     are encoded by an MLP, updated by ``n_blocks`` GN (or deep-set) blocks,
     pooled by a permutation-invariant readout and classified by an MLP head
     (sigmoid or softmax).
-"""
-        + PARAMETERS_DOC
-        + """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels."""
-        + ATTRIBUTES_DOC
-        + NOTES_DOC
-        + """
+""",
+        """
     Examples
     --------
     >>> import numpy as np
@@ -61,23 +54,23 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
     >>> clf = GraphClassifier(hidden=16, n_blocks=1, learning_rate_init=0.01, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
-    """
+    """,
+        labels="Class labels.",
     )
 
     _level = "graph"
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None):
         """Fit on graphs X with one label per graph.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
         y : array-like of shape (n_samples,)
             One label per graph.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
+        %(partial_fit_weight)s
 
         Returns
         -------
@@ -86,20 +79,18 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None):
         """One epoch on a chunk of graphs, keeping the optimiser state.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            A chunk of samples.
+        %(graph_chunk)s
         y : array-like of shape (n_samples,)
             One label per graph.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
-        classes : array-like, default=None
-            All classes; required on the first call.
+        %(partial_fit_weight)s
+        %(classes)s
 
         Returns
         -------
@@ -110,19 +101,13 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
 
 
 class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
-    __doc__ = (
+    __doc__ = class_doc(
         """Graph neural network regressor: one (or several) real targets per graph.
 
     The architecture of :class:`GraphClassifier` with an identity output and
     the half squared error.
-"""
-        + PARAMETERS_DOC
-        + """
-    Attributes
-    ----------"""
-        + ATTRIBUTES_DOC
-        + NOTES_DOC
-        + """
+""",
+        """
     Examples
     --------
     >>> import numpy as np
@@ -134,24 +119,23 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
     ...                      learning_rate_init=0.01, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.9
     True
-    """
+    """,
     )
 
     _level = "graph"
     loss = "squared_error"
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None):
         """Fit on graphs X with one target (row) per graph.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
+        %(partial_fit_weight)s
 
         Returns
         -------
@@ -160,18 +144,17 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None):
         """One epoch on a chunk of graphs, keeping the optimiser state.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            A chunk of samples.
+        %(graph_chunk)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Event weights (negative allowed; their sum must be positive).
+        %(partial_fit_weight)s
 
         Returns
         -------

@@ -11,8 +11,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_dlpp._compat import _fit_context
+from sklearn_dlpp._docs import fill_doc
 from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._graph_docs import ATTRIBUTES_DOC, NOTES_DOC, PARAMETERS_DOC, PART_DOC
+from sklearn_dlpp._graph_docs import class_doc
 from sklearn_dlpp._graph_estimators import _LogLossValidation
 from sklearn_dlpp._outputs import ClassifierOutputs
 from sklearn_dlpp.graph import split_edges, split_nodes
@@ -50,14 +51,14 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         weights = self._row_weights(reading, sample_weight)
         return _RowOutputs(self, raw), labels, weights
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None):
         """Fit on graphs X with one label per node (or edge).
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
         y : sequence of array-like, str or None, default=None
             One label array per graph, the name of the attribute holding the
             labels, or None for the attribute ``'y'``.
@@ -73,20 +74,19 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None, classes: Any = None):
         """One epoch on a chunk of graphs, keeping the optimiser state.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            A chunk of samples.
+        %(graph_chunk)s
         y : sequence of array-like, str or None, default=None
             Labels, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,) or sequence of array-like, default=None
             Weights, as in :meth:`fit`.
-        classes : array-like, default=None
-            All classes; required on the first call.
+        %(classes)s
 
         Returns
         -------
@@ -95,13 +95,13 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    @fill_doc
     def predict(self, X: Any) -> list[np.ndarray]:
         """Predict the class of every node (or edge).
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
 
         Returns
         -------
@@ -111,13 +111,13 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         raw, batch = self._raw_and_batch(X)
         return self._per_graph(self._labels_from_raw(raw), batch)
 
+    @fill_doc
     def predict_proba(self, X: Any) -> list[np.ndarray]:
         """Probability of each class for every node (or edge).
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
 
         Returns
         -------
@@ -127,13 +127,13 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         raw, batch = self._raw_and_batch(X)
         return self._per_graph(self._proba_rows(raw), batch)
 
+    @fill_doc
     def predict_log_proba(self, X: Any) -> list[np.ndarray]:
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
 
         Returns
         -------
@@ -143,13 +143,13 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         raw, batch = self._raw_and_batch(X)
         return self._per_graph(_log_proba_rows(self, raw), batch)
 
+    @fill_doc
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Accuracy over all nodes (or edges) of all graphs.
 
         Parameters
         ----------
-        X : sequence of graphs, padded array, sequence of arrays or awkward array
-            The samples.
+        %(graph_X)s
         y : sequence of array-like, str or None, default=None
             Labels, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,) or sequence of array-like, default=None
@@ -167,23 +167,14 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
 
 
 class NodeClassifier(_PartClassifier):
-    __doc__ = (
+    __doc__ = class_doc(
         """Graph neural network classifying every node (e.g. calorimeter cell segmentation).
 
     Cross-validation and searches split by graph: ``cross_val_score(clf, graphs, y)``
     with y a list of per-graph label arrays, or with y omitted when the graphs
     carry their labels in the node attribute ``'y'``.
-"""
-        + PART_DOC.format(unit="nodes", unit_singular="node", order="G.nodes()")
-        + PARAMETERS_DOC
-        + """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Node labels."""
-        + ATTRIBUTES_DOC
-        + NOTES_DOC
-        + """
+""",
+        """
     Examples
     --------
     >>> import networkx as nx
@@ -199,29 +190,22 @@ class NodeClassifier(_PartClassifier):
     ...                      random_state=0).fit(graphs)
     >>> clf.score(graphs)
     1.0
-    """
+    """,
+        labels="Node labels.",
+        part={"unit": "nodes", "unit_singular": "node", "order": "G.nodes()"},
     )
 
     _level = "node"
 
 
 class EdgeClassifier(_PartClassifier):
-    __doc__ = (
+    __doc__ = class_doc(
         """Graph neural network classifying every edge (e.g. track finding: same track or not).
 
     An undirected edge passes messages both ways but carries one label and one
     prediction. Cross-validation and searches split by graph.
-"""
-        + PART_DOC.format(unit="edges", unit_singular="edge", order="G.edges()")
-        + PARAMETERS_DOC
-        + """
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Edge labels."""
-        + ATTRIBUTES_DOC
-        + NOTES_DOC
-        + """
+""",
+        """
     Examples
     --------
     >>> import networkx as nx
@@ -238,7 +222,9 @@ class EdgeClassifier(_PartClassifier):
     ...                      random_state=0).fit(graphs)
     >>> clf.score(graphs)
     1.0
-    """
+    """,
+        labels="Edge labels.",
+        part={"unit": "edges", "unit_singular": "edge", "order": "G.edges()"},
     )
 
     _level = "edge"
