@@ -95,7 +95,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_claims_workflow.py",
         ],
     ),
-    "sklearn_dlpp/_persist.py": (["tests/test_persist.py"], []),
+    "sklearn_dlpp/_persist.py": (["tests/test_persist.py", "tests/test_persist_golden.py"], []),
     "sklearn_dlpp/metrics.py": (["tests/test_metrics.py"], []),
     "sklearn_dlpp/_distributed.py": (
         ["tests/test_distributed.py"],

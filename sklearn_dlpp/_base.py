@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from torch import Tensor, nn
 
@@ -23,6 +24,7 @@ from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._compat import Interval, Options, StrOptions
 from sklearn_dlpp._distributed import shared_seed_and_state
 from sklearn_dlpp._engine import TrainingDivergedWarning
+from sklearn_dlpp._model_protocol import ModelProtocol, OutputHead, label_binarizer
 from sklearn_dlpp._runtime import bounded_threads, resolve_device, seed_from, torch_seeded
 from sklearn_dlpp._spec import early_stopping_of
 
@@ -211,6 +213,44 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _after_load(self) -> None:
         """Rebuild derived state after unpickling (subclasses override)."""
+
+    # --------------------------------------------- persistence and export
+    def _protocol(self, level: str, n_inputs: Callable[[], int], **fields: Any) -> ModelProtocol:
+        """``__sklearn_dlpp_model__``: ``fields`` and what every estimator shares.
+
+        The network is ``_build_module(n_inputs(), n_outputs_)``; classifiers
+        rebuild their label binarizer at :meth:`ModelProtocol.restore`.
+        """
+        classifier = isinstance(self, ClassifierMixin)
+
+        def shape() -> tuple[int, int]:
+            return n_inputs(), self.n_outputs_
+
+        def binarizer() -> Any:
+            return label_binarizer(
+                self.classes_,
+                self.out_activation_,
+                self.n_outputs_,
+                strict=getattr(self, "_strict_labels", False),
+                sparse=bool(getattr(self, "_sparse_labels", False)),
+            )
+
+        def restore() -> None:
+            if classifier:
+                self._label_binarizer = binarizer()
+            self._after_load()
+
+        return ModelProtocol(
+            level=level,
+            classifier=classifier,
+            validate_params=self._validate_params,
+            shape=shape,
+            build=lambda: self._build_module(*shape()),
+            label_binarizer=binarizer if classifier else None,
+            restore=restore,
+            output=lambda: OutputHead(classifier, self.out_activation_, self.n_outputs_),
+            **fields,
+        )
 
 
 def store_parameters(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from sklearn_dlpp._base import BaseNeuralEstimator
 from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._dense_kernel import predict_raw
+from sklearn_dlpp._model_protocol import ModelProtocol, count_dense_tensors, dense_example
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 from sklearn_dlpp._runtime import bounded_threads
 from sklearn_dlpp.nn import ACTIVATIONS
@@ -336,6 +337,24 @@ class BaseDense(BaseNeuralEstimator):
 
     def _after_load(self) -> None:
         self._cache_numpy_views()
+
+    def __sklearn_dlpp_model__(self) -> ModelProtocol:
+        """What persistence and ONNX export use of this estimator (see ``_model_protocol``)."""
+
+        def inputs(X: Any) -> dict[str, np.ndarray]:
+            X = self._check_X(X, reset=False)
+            if sp.issparse(X):
+                X = X.toarray()
+            return {"X": np.ascontiguousarray(X, dtype=self.dtype)}
+
+        return self._protocol(
+            "dense",
+            lambda: self.n_features_in_,
+            count_tensors=lambda: count_dense_tensors(self._hidden_sizes()),
+            input_names=lambda: ("X",),
+            inputs=inputs,
+            example_inputs=lambda: dense_example(self.n_features_in_, self._torch_dtype),
+        )
 
 
 class _LiveWeights(list):

@@ -17,6 +17,13 @@ from sklearn_dlpp._base import TRAINING_CONSTRAINTS, BaseNeuralEstimator, store_
 from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._compat import Interval, StrOptions
 from sklearn_dlpp._graph_network import GraphNetworkMixin
+from sklearn_dlpp._model_protocol import (
+    ModelProtocol,
+    Standardization,
+    count_by_probing,
+    graph_example,
+    graph_input_names,
+)
 from sklearn_dlpp._outputs import check_weights
 from sklearn_dlpp.graph import (
     GraphBatch,
@@ -357,6 +364,36 @@ class BaseGraphEstimator(GraphNetworkMixin, BaseNeuralEstimator):
             )
             raise ValueError(msg)
         return np.sort(train), np.sort(valid)
+
+    def __sklearn_dlpp_model__(self) -> ModelProtocol:
+        """What persistence and ONNX export use of this estimator (see ``_model_protocol``)."""
+
+        def input_names() -> tuple[str, ...]:
+            return graph_input_names(self.n_edge_features_ > 0, self._level)
+
+        def inputs(X: Any) -> dict[str, np.ndarray]:
+            batch = self._pack(X, fitted=True)
+            return {
+                name: np.ascontiguousarray(getattr(batch, name).numpy()) for name in input_names()
+            }
+
+        def standardization() -> Standardization | None:
+            if not self.standardize:
+                return None
+            mean, scale = self.edge_mean_, self.edge_scale_
+            return Standardization(self.node_mean_, self.node_scale_, mean, scale)
+
+        return self._protocol(
+            self._level,
+            lambda: self.n_node_features_,
+            count_tensors=lambda: count_by_probing(self, "n_blocks"),
+            input_names=input_names,
+            inputs=inputs,
+            example_inputs=lambda: graph_example(
+                input_names(), self.n_node_features_, self.n_edge_features_
+            ),
+            standardization=standardization,
+        )
 
 
 def _one_per_graph(sample_weight: Any) -> bool:

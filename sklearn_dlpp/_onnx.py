@@ -21,14 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
-from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._outputs import ClassifierOutputs
-from sklearn_dlpp.graph import GraphBatch
+from sklearn_dlpp._model_protocol import OutputHead, Standardization
+from sklearn_dlpp.graph import GraphBatch, standardize_batch
 
 # Name of every dynamic axis, by input; the same name means the same length.
 _AXES = {
@@ -42,9 +40,6 @@ _AXES = {
     "target_ptr": {0: "n_graphs_plus_1"},
 }
 _ROWS = {"dense": "n_samples", "graph": "n_graphs", "node": "n_nodes", "edge": "n_labelled_edges"}
-# The example traced at export: three fully connected graphs. Sizes of 0 and 1 would
-# be specialised by torch.export; distinct sizes keep unrelated axes apart.
-_EXAMPLE_SIZES = (5, 6, 7)
 # Loggers that report the exporter's internal retries (e.g. torch.export falling back
 # from non-strict to strict tracing) as warnings, with whole graphs attached.
 _NOISY_LOGGERS = (
@@ -146,22 +141,27 @@ def export_onnx(
             "preset='particlenet'): their k-nearest-neighbour graph is built at run time."
         )
         raise ValueError(msg)
-    model, names, level = _export_model(estimator)
-    example = _example_inputs(estimator, names)
-    output = "probabilities" if isinstance(estimator, ClassifierOutputs) else "predictions"
+    protocol = estimator.__sklearn_dlpp_model__()
+    names = protocol.input_names()
+    output = protocol.output()
+    network = copy.deepcopy(estimator.module_).to("cpu").eval()
+    if protocol.level == "dense":
+        model = _DenseModel(network, output).eval()
+    else:
+        model = _GraphModel(network, output, names, protocol.standardization()).eval()
     with _quiet_exporter():
         program = torch.onnx.export(
             model,
-            example,
+            protocol.example_inputs(),
             dynamo=True,
             input_names=list(names),
-            output_names=[output],
+            output_names=[output.name],
             # forward(*inputs): one positional argument whose parts are the inputs
             dynamic_shapes=(tuple(_AXES[name] for name in names),),
             opset_version=opset_version,
             verbose=False,
         )
-    _name_output_rows(program, _ROWS[level])
+    _name_output_rows(program, _ROWS[protocol.level])
     program.save(os.fspath(path), external_data=False)
 
 
@@ -196,49 +196,12 @@ def onnx_inputs(estimator: Any, X: Any) -> dict[str, np.ndarray]:
     {'x': (6, 3), 'edge_index': (2, 14), 'node_graph': (6,), 'node_ptr': (3,)}
     """
     check_is_fitted(estimator, "module_")
-    if not isinstance(estimator, BaseGraphEstimator):
-        X = estimator._check_X(X, reset=False)
-        if sp.issparse(X):
-            X = X.toarray()
-        return {"X": np.ascontiguousarray(X, dtype=estimator.dtype)}
-    batch = estimator._pack(X, fitted=True)
-    return {
-        name: np.ascontiguousarray(getattr(batch, name).numpy())
-        for name in _graph_input_names(estimator)
-    }
+    return estimator.__sklearn_dlpp_model__().inputs(X)
 
 
 # ------------------------------------------------------------------ modules
-class _Output(nn.Module):
-    """What ``predict_proba`` / ``predict`` compute from the raw network output."""
-
-    def __init__(self, estimator: Any) -> None:
-        super().__init__()
-        if isinstance(estimator, ClassifierOutputs):
-            if estimator.out_activation_ == "softmax":
-                self.kind = "softmax"
-            elif estimator.n_outputs_ == 1:
-                self.kind = "binary"  # one logit, two columns of probabilities
-            else:
-                self.kind = "sigmoid"  # multi-label
-        else:
-            self.kind = "exp" if estimator.out_activation_ == "exp" else "identity"
-            self.ravel = estimator.n_outputs_ == 1
-
-    def forward(self, raw: Tensor) -> Tensor:
-        if self.kind == "softmax":
-            return torch.softmax(raw, dim=1)
-        if self.kind == "binary":
-            p = torch.sigmoid(raw)
-            return torch.cat([1 - p, p], dim=1)
-        if self.kind == "sigmoid":
-            return torch.sigmoid(raw)
-        prediction = torch.exp(raw) if self.kind == "exp" else raw
-        return prediction.reshape(-1) if self.ravel else prediction
-
-
 class _DenseModel(nn.Module):
-    def __init__(self, network: nn.Module, output: _Output) -> None:
+    def __init__(self, network: nn.Module, output: OutputHead) -> None:
         super().__init__()
         self.network = network
         self.output = output
@@ -252,40 +215,31 @@ class _GraphModel(nn.Module):
     """Standardisation, the graph network and the output, on the batch's tensors."""
 
     def __init__(
-        self, network: nn.Module, output: _Output, names: tuple[str, ...], estimator: Any
+        self,
+        network: nn.Module,
+        output: OutputHead,
+        names: tuple[str, ...],
+        statistics: Standardization | None,
     ) -> None:
         super().__init__()
         self.network = network
         self.output = output
         self.names = names
-        self.standardize = bool(estimator.standardize)
-        self.standardize_edges = self.standardize and estimator.edge_mean_ is not None
-
-        def buffer(values: Any) -> Tensor:
-            return torch.as_tensor(np.asarray(values), dtype=torch.float32)
-
-        if self.standardize:
-            self.register_buffer("node_mean", buffer(estimator.node_mean_))
-            self.register_buffer("node_scale", buffer(estimator.node_scale_))
-        if self.standardize_edges:
-            self.register_buffer("edge_mean", buffer(estimator.edge_mean_))
-            self.register_buffer("edge_scale", buffer(estimator.edge_scale_))
+        self.standardize = statistics is not None
+        self.standardize_edges = self.standardize and statistics.edge_mean is not None
+        # Buffers: the statistics become constants of the exported graph.
+        for name, values in zip(Standardization._fields, statistics or (), strict=False):
+            if values is not None:
+                self.register_buffer(name, torch.as_tensor(np.asarray(values), dtype=torch.float32))
 
     def forward(self, *inputs: Tensor) -> Tensor:
         tensors = dict(zip(self.names, inputs, strict=True))
-        x = tensors["x"]
-        edge_attr = tensors.get("edge_attr")
-        # as standardize_batch does it: in float32, (value - mean) / scale
-        if self.standardize:
-            x = (x - self.node_mean) / self.node_scale
-        if self.standardize_edges:
-            edge_attr = (edge_attr - self.edge_mean) / self.edge_scale
         node_ptr = tensors["node_ptr"]
         edge_index = tensors["edge_index"]
         batch = GraphBatch(
-            x=x,
+            x=tensors["x"],
             edge_index=edge_index,
-            edge_attr=edge_attr,
+            edge_attr=tensors.get("edge_attr"),
             node_graph=tensors["node_graph"],
             node_ptr=node_ptr,
             # The network reads neither edge_ptr nor, below edge level, the
@@ -294,59 +248,17 @@ class _GraphModel(nn.Module):
             edge_target=tensors.get("edge_target", edge_index[0]),
             target_ptr=tensors.get("target_ptr", node_ptr),
         )
+        if self.standardize:
+            # The estimator's own standardisation, with the statistics it fitted.
+            edges = self.standardize_edges and batch.edge_attr is not None
+            batch = standardize_batch(
+                batch,
+                self.node_mean,
+                self.node_scale,
+                self.edge_mean if edges else None,
+                self.edge_scale if edges else None,
+            )
         return self.output(self.network(batch))
-
-
-def _graph_input_names(estimator: Any) -> tuple[str, ...]:
-    names = ["x", "edge_index"]
-    if estimator.n_edge_features_ > 0:
-        names.append("edge_attr")
-    names += ["node_graph", "node_ptr"]
-    if estimator._level == "edge":
-        names += ["edge_target", "target_ptr"]
-    return tuple(names)
-
-
-def _export_model(estimator: Any) -> tuple[nn.Module, tuple[str, ...], str]:
-    """The module to trace (a CPU copy), its input names and its output level."""
-    network = copy.deepcopy(estimator.module_).to("cpu").eval()
-    output = _Output(estimator)
-    if not isinstance(estimator, BaseGraphEstimator):
-        return _DenseModel(network, output).eval(), ("X",), "dense"
-    names = _graph_input_names(estimator)
-    return _GraphModel(network, output, names, estimator).eval(), names, estimator._level
-
-
-def _example_inputs(estimator: Any, names: tuple[str, ...]) -> tuple[Tensor, ...]:
-    """Inputs to trace: shapes matter, values do not (a seeded generator, global RNG untouched)."""
-    generator = torch.Generator().manual_seed(0)
-    if names == ("X",):
-        dtype = next(estimator.module_.parameters()).dtype  # the training precision
-        shape = (len(_EXAMPLE_SIZES) + 1, estimator.n_features_in_)
-        return (torch.randn(shape, generator=generator, dtype=dtype),)
-    senders, receivers, targets = [], [], []
-    offset = n_labelled = 0
-    for n in _EXAMPLE_SIZES:
-        for i in range(n):
-            for j in range(i + 1, n):
-                # an undirected edge: two messages, one labelled edge
-                senders += [offset + i, offset + j]
-                receivers += [offset + j, offset + i]
-                targets += [n_labelled, n_labelled]
-                n_labelled += 1
-        offset += n
-    sizes = torch.tensor(_EXAMPLE_SIZES)
-    pairs = sizes * (sizes - 1) // 2
-    tensors = {
-        "x": torch.randn(offset, estimator.n_node_features_, generator=generator),
-        "edge_index": torch.tensor([senders, receivers]),
-        "edge_attr": torch.randn(len(senders), estimator.n_edge_features_, generator=generator),
-        "node_graph": torch.repeat_interleave(torch.arange(len(_EXAMPLE_SIZES)), sizes),
-        "node_ptr": torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)]),
-        "edge_target": torch.tensor(targets),
-        "target_ptr": torch.cat([torch.zeros(1, dtype=torch.long), pairs.cumsum(0)]),
-    }
-    return tuple(tensors[name] for name in names)
 
 
 def _name_output_rows(program: Any, name: str) -> None:

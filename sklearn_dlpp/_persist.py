@@ -25,28 +25,22 @@ metadata entry, so unsigned files written before signing existed still load.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from sklearn import config_context
-from sklearn.preprocessing import LabelBinarizer
 from torch import Tensor
 
 from sklearn_dlpp import _persist_checks as _checks
 from sklearn_dlpp import _persist_format as _format
-from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._graph_estimators import GraphClassifier, GraphRegressor
 from sklearn_dlpp._mlp import MLPClassifier, MLPRegressor
-from sklearn_dlpp._outputs import ClassifierOutputs
 from sklearn_dlpp._part_estimators import EdgeClassifier, NodeClassifier
 from sklearn_dlpp._perceptron import PerceptronClassifier
+from sklearn_dlpp._persist_codec import decode, encode
 
 FORMAT = "sklearn-dlpp"
 FORMAT_VERSION = 1
@@ -66,12 +60,8 @@ ESTIMATORS: dict[str, type] = {
     )
 }
 
-# Rebuilt at load rather than stored: the network (its weights are the file's
-# tensors), the training engine (optimizer moments, as with pickle), snapshots,
-# caches, and the label binarizer (a function of classes_ and the output head).
-_REBUILT = frozenset(
-    {"module_", "net_", "_best_state", "_numpy_cache", "_random_state", "_label_binarizer"}
-)
+# What is rebuilt rather than stored, and how, each estimator says through
+# __sklearn_dlpp_model__ (see sklearn_dlpp._model_protocol).
 # Metadata routing requests (set_fit_request & co.) are configuration, not fitted
 # state: stored as {method: {parameter: True, False or alias}} and replayed at load.
 _REQUESTS = "_metadata_request"
@@ -84,16 +74,6 @@ _ROUTED_METHODS = (
     "decision_function",
     "score",
 )
-
-# numpy dtype kinds that JSON represents exactly: bool, integers, floats, unicode, object.
-_ARRAY_KINDS = frozenset("biufUO")
-_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-# A string array may take up to this many times the characters its items take in the
-# file (numpy stores 4 bytes per character and pads every item to the widest), or
-# _MAX_STRING_BYTES, whichever is more.
-_SCALARS = frozenset({bool, int, float, str})
-_STRING_WIDENING = 16
-_MAX_STRING_BYTES = 1 << 16
 
 
 def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | None = None) -> None:
@@ -162,7 +142,7 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
     >>> bool(np.array_equal(copy.predict_proba(X), clf.predict_proba(X)))
     True
     """
-    _safetensors()
+    _format.require_safetensors()
     signing_key = _format.resolve_key(key)
     name = type(estimator).__name__
     cls = ESTIMATORS.get(name)
@@ -181,8 +161,9 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
             "save, or use pickle/joblib to keep them."
         )
         raise ValueError(msg)
+    model = estimator.__sklearn_dlpp_model__()
     # What fit would refuse, save refuses: load validates the same way.
-    estimator._validate_params()
+    model.validate_params()
     module = getattr(estimator, "module_", None)
     fitted = module is not None
     attributes = {}
@@ -190,9 +171,9 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
         attributes = {
             key: value
             for key, value in vars(estimator).items()
-            if key not in params and key not in _REBUILT and key != _REQUESTS
+            if key not in params and key not in model.rebuilt and key != _REQUESTS
         }
-    encoded_params = {key: _encode(value, f"parameter {key!r}") for key, value in params.items()}
+    encoded_params = {key: encode(value, f"parameter {key!r}") for key, value in params.items()}
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -200,7 +181,7 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
         "fitted": fitted,
         "params": encoded_params,
         "attributes": {
-            key: _encode(value, f"fitted attribute {key!r}") for key, value in attributes.items()
+            key: encode(value, f"fitted attribute {key!r}") for key, value in attributes.items()
         },
         "metadata_requests": _requests(estimator),
     }
@@ -226,7 +207,7 @@ def save(estimator: Any, path: str | os.PathLike, *, key: str | bytes | bool | N
             f"({_format.MAX_TENSORS})."
         )
         raise ValueError(msg)
-    _write_atomically(Path(path), payload)
+    _format.write(Path(path), payload)
 
 
 def _check_readable(cls: type, document: dict, tensors: dict[str, Tensor]) -> None:
@@ -239,8 +220,9 @@ def _check_readable(cls: type, document: dict, tensors: dict[str, Tensor]) -> No
             _checks.check_layer_counts(copy, len(tensors))
             declared = {key: (tuple(t.shape), t.dtype) for key, t in tensors.items()}
             _checks.check_layout(_checks.layout(copy), declared)
-            if isinstance(copy, ClassifierOutputs):
-                _label_binarizer(copy)
+            binarizer = copy.__sklearn_dlpp_model__().label_binarizer
+            if binarizer is not None:
+                binarizer()
     except (ValueError, TypeError) as exc:
         msg = f"Cannot save this {cls.__name__}: load would refuse the file ({exc})."
         raise ValueError(msg) from exc
@@ -326,217 +308,6 @@ def load(path: str | os.PathLike, *, key: str | bytes | bool | None = None) -> A
         raise ValueError(msg) from exc
 
 
-# ----------------------------------------------------------------------- file
-def _safetensors() -> Any:
-    try:
-        import safetensors.torch
-    except ImportError as exc:
-        msg = (
-            "save needs the safetensors package: pip install 'sklearn-dlpp[persist]' "
-            "(or pickle/joblib, which need nothing)."
-        )
-        raise ImportError(msg) from exc
-    return safetensors.torch
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """Write to a new file beside ``path``, then rename it over ``path``."""
-    # open(..., "xb") rather than mkstemp: the file gets the user's umask (mkstemp's
-    # 0600 would hide the model from colleagues on a shared machine).
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as f:
-            f.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-# ------------------------------------------------------------------- encoding
-def _encode(value: Any, where: str) -> Any:
-    """A JSON value for ``value``; non-JSON types become ``{"kind": ..., ...}`` objects."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.generic):
-        # before int and float: np.float64 is a float, but must come back as np.float64
-        return {
-            "kind": "numpy_scalar",
-            "dtype": _dtype_name(value.dtype, where),
-            "value": _encode(value.item(), where),
-        }
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return float(value)
-        return {"kind": "float", "value": repr(value)}
-    if isinstance(value, list):
-        return [_encode(item, where) for item in value]
-    if isinstance(value, tuple):
-        return {"kind": "tuple", "items": [_encode(item, where) for item in value]}
-    if isinstance(value, dict):
-        items = [[_encode(k, where), _encode(v, where)] for k, v in value.items()]
-        return {"kind": "dict", "items": items}
-    if isinstance(value, np.ndarray):
-        dtype = _dtype_name(value.dtype, where)
-        items = value.ravel().tolist()
-        if value.dtype.kind == "O":
-            for item in items:
-                _check_scalar(item, where)
-        return {
-            "kind": "ndarray",
-            "dtype": dtype,
-            "shape": list(value.shape),
-            "items": [_encode(item, where) for item in items],
-        }
-    if isinstance(value, np.random.RandomState):
-        return {"kind": "random_state", "state": _encode(value.get_state(legacy=True), where)}
-    msg = (
-        f"Cannot save {where}: a {type(value).__module__}.{type(value).__qualname__} is not "
-        "data that JSON can hold (numbers, strings, lists, tuples, dicts, numpy scalars and "
-        "arrays). Use pickle or joblib for such estimators."
-    )
-    raise ValueError(msg)
-
-
-def _dtype_name(dtype: np.dtype, where: str) -> str:
-    if dtype.kind not in _ARRAY_KINDS:
-        msg = f"Cannot save {where}: numpy dtype {dtype} has no exact JSON form."
-        raise ValueError(msg)
-    return dtype.str
-
-
-def _check_scalar(item: Any, where: str) -> None:
-    """Object arrays may hold only scalars (class labels, feature names)."""
-    if item is not None and not isinstance(item, (bool, int, float, str, np.generic)):
-        msg = (
-            f"Cannot save {where}: an object array holding a {type(item).__name__}; only "
-            "None, booleans, numbers and strings can be saved."
-        )
-        raise ValueError(msg)
-
-
-def _decode(value: Any) -> Any:
-    """Inverse of :func:`_encode`; raises ValueError on anything it did not write."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    if not isinstance(value, dict):  # pragma: no cover - json.loads returns nothing else
-        msg = f"unexpected JSON value {value!r}"
-        raise ValueError(msg)
-    kind = value.get("kind")
-    if kind == "float" and value.get("value") in _NON_FINITE:
-        return _NON_FINITE[value["value"]]
-    if kind == "tuple":
-        return tuple(_decode(item) for item in _field(value, "items", list))
-    if kind == "dict":
-        pairs = _field(value, "items", list)
-        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
-            msg = "a dict's items must be [key, value] pairs"
-            raise ValueError(msg)
-        decoded = [(_decode(k), _decode(v)) for k, v in pairs]
-        try:
-            return dict(decoded)
-        except TypeError as exc:
-            msg = f"a dict key is not hashable ({exc})"
-            raise ValueError(msg) from exc
-    if kind == "numpy_scalar":
-        dtype = _dtype(_field(value, "dtype", str))
-        item = _decode(value.get("value"))
-        if dtype.kind == "O":
-            msg = "numpy scalars of object dtype do not exist"
-            raise ValueError(msg)
-        if not (item is None or isinstance(item, (bool, int, float, str))):
-            msg = f"a numpy scalar of dtype {dtype} holds a {type(item).__name__}"
-            raise ValueError(msg)
-        _check_width(dtype, [item])
-        try:
-            return np.array(item, dtype=dtype)[()]
-        except (TypeError, ValueError, OverflowError) as exc:
-            msg = f"{item!r:.40} does not fit dtype {dtype} ({exc})"
-            raise ValueError(msg) from exc
-    if kind == "ndarray":
-        return _decode_array(value)
-    if kind == "random_state":
-        state = _decode(value.get("state"))
-        random_state = np.random.RandomState()
-        try:
-            random_state.set_state(state)
-        except (TypeError, ValueError) as exc:
-            msg = f"invalid random state ({exc})"
-            raise ValueError(msg) from exc
-        return random_state
-    msg = f"unknown value kind {kind!r}"
-    raise ValueError(msg)
-
-
-def _decode_array(value: dict[str, Any]) -> np.ndarray:
-    dtype = _dtype(_field(value, "dtype", str))
-    shape = _field(value, "shape", list)
-    items = _field(value, "items", list)
-    if not all(item is None or type(item) in _SCALARS for item in items):
-        items = [_decode(item) for item in items]
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-        msg = f"invalid array shape {shape}"
-        raise ValueError(msg)
-    if math.prod(shape) != len(items):
-        msg = f"an array of shape {tuple(shape)} cannot hold {len(items)} items"
-        raise ValueError(msg)
-    if dtype.kind == "O":
-        for item in items:
-            _check_scalar(item, "array")
-        flat = np.empty(len(items), dtype=object)
-        flat[:] = items
-    else:
-        if not all(item is None or isinstance(item, (bool, int, float, str)) for item in items):
-            msg = f"a {dtype} array holds non-scalar items"
-            raise ValueError(msg)
-        _check_width(dtype, items)
-        try:
-            flat = np.array(items, dtype=dtype)
-        except (TypeError, ValueError, OverflowError) as exc:
-            msg = f"items do not fit dtype {dtype} ({exc})"
-            raise ValueError(msg) from exc
-    return flat.reshape(shape)
-
-
-def _check_width(dtype: np.dtype, items: list[Any]) -> None:
-    """Refuse string dtypes far wider than their items: a short file must stay small in memory.
-
-    numpy gives an array of strings the width of the longest; a saved array may be
-    wider (labels of a wider array), but not by more than this factor.
-    """
-    if dtype.kind != "U":
-        return
-    written = sum(len(item) + 3 if isinstance(item, str) else 8 for item in items)
-    if dtype.itemsize * len(items) > max(_MAX_STRING_BYTES, _STRING_WIDENING * written):
-        msg = f"{len(items)} strings of {written} characters do not need dtype {dtype}"
-        raise ValueError(msg)
-
-
-def _dtype(name: str) -> np.dtype:
-    try:
-        dtype = np.dtype(name)
-    except TypeError as exc:
-        msg = f"unknown numpy dtype {name!r}"
-        raise ValueError(msg) from exc
-    if dtype.kind not in _ARRAY_KINDS or dtype.str != name:
-        msg = f"numpy dtype {name!r} is not one that save writes"
-        raise ValueError(msg)
-    return dtype
-
-
-def _field(value: dict[str, Any], key: str, kind: type) -> Any:
-    item = value.get(key)
-    if not isinstance(item, kind):
-        msg = f"{value.get('kind')!r} value lacks a {kind.__name__} {key!r}"
-        raise ValueError(msg)
-    return item
-
-
 # ------------------------------------------------------------------- rebuild
 def _rebuild(document: Any, container: _format.Container, path: Path) -> Any:
     """The estimator a checked document describes, with its network and derived state."""
@@ -587,8 +358,8 @@ def _with_params(cls: type, params: dict[str, Any]) -> Any:
         msg = f"unknown parameters {unknown}"
         raise ValueError(msg)
     # Parameters added in later versions are absent from older files: they keep their defaults.
-    estimator.set_params(**{key: _decode(value) for key, value in params.items()})
-    estimator._validate_params()
+    estimator.set_params(**{key: decode(value) for key, value in params.items()})
+    estimator.__sklearn_dlpp_model__().validate_params()
     return estimator
 
 
@@ -622,19 +393,20 @@ def _replay_requests(estimator: Any, requests: Any) -> None:
 
 def _set_attributes(estimator: Any, attributes: dict[str, Any]) -> None:
     params = estimator.get_params(deep=False)
+    rebuilt = estimator.__sklearn_dlpp_model__().rebuilt
     for key, value in attributes.items():
         # Never a method, property or parameter: a file may only add fitted data.
         if (
             not key.isidentifier()
             or key.startswith("__")
             or key in params
-            or key in _REBUILT
+            or key in rebuilt
             or key == _REQUESTS
             or hasattr(type(estimator), key)
         ):
             msg = f"{key!r} is not a fitted attribute"
             raise ValueError(msg)
-        setattr(estimator, key, _decode(value))
+        setattr(estimator, key, decode(value))
 
 
 def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
@@ -644,6 +416,7 @@ def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
     fitted attributes, the layer counts against the number of stored tensors,
     and the network's layout (on the meta device) against the stored shapes.
     """
+    model = estimator.__sklearn_dlpp_model__()
     _checks.check_fitted_attributes(estimator)
     _checks.check_layer_counts(estimator, len(container.entries))
     module = _checks.layout(estimator)
@@ -655,16 +428,14 @@ def _rebuild_fitted_state(estimator: Any, container: _format.Container) -> None:
         # A network with state outside its state_dict: build it for real, now that its
         # size is known to be the stored tensors' size.
         with torch.random.fork_rng(devices=[]):
-            module = estimator._build_module(*_inputs_outputs(estimator))
+            module = model.build()
         module.load_state_dict(_format.tensors(container))
     device = torch.device(estimator.device_)
     if device.type == "cuda" and not torch.cuda.is_available():
         device = torch.device("cpu")
     estimator.device_ = str(device)
     estimator.module_ = module.to(device).eval()
-    if isinstance(estimator, ClassifierOutputs):
-        estimator._label_binarizer = _label_binarizer(estimator)
-    estimator._after_load()
+    model.restore()
 
 
 def _assign(module: torch.nn.Module, tensors: dict[str, Tensor]) -> None:
@@ -684,45 +455,3 @@ def _assign(module: torch.nn.Module, tensors: dict[str, Tensor]) -> None:
         else:  # state kept elsewhere (a load_state_dict hook): torch's own path
             module.load_state_dict(tensors, assign=True)
             return
-
-
-def _inputs_outputs(estimator: Any) -> tuple[int, int]:
-    graph = isinstance(estimator, BaseGraphEstimator)
-    return (estimator.n_node_features_ if graph else estimator.n_features_in_), estimator.n_outputs_
-
-
-def _label_binarizer(estimator: Any) -> LabelBinarizer:
-    """The label binarizer that fit made, from classes_ and the output head."""
-    classes = np.asarray(estimator.classes_)
-    if estimator.out_activation_ == "softmax":
-        y_type = "multiclass"
-    elif estimator.n_outputs_ > 1:
-        y_type = "multilabel-indicator"
-    else:
-        y_type = "binary"
-    # One class fits a binary output where fit allows it: estimators whose labels are
-    # not strict (the dense ones, as scikit-learn); before strictness existed, none.
-    strict = getattr(estimator, "_strict_labels", not hasattr(BaseGraphEstimator, "_strict_labels"))
-    allowed = ((2,) if strict else (1, 2)) if y_type == "binary" else (estimator.n_outputs_,)
-    if len(classes) not in allowed:
-        msg = (
-            f"{len(classes)} classes do not fit a {estimator.out_activation_} output "
-            f"with {estimator.n_outputs_} units"
-        )
-        raise ValueError(msg)
-    if y_type == "multilabel-indicator":
-        # Two rows rather than np.eye: the same binarizer, in memory linear in the classes.
-        indicator = np.zeros((2, len(classes)), dtype=int)
-        indicator[1] = 1
-        binarizer = LabelBinarizer().fit(indicator)
-    else:
-        binarizer = LabelBinarizer().fit(classes)
-    if binarizer.y_type_ != y_type or not np.array_equal(binarizer.classes_, classes):
-        msg = (
-            f"classes_ {classes.tolist()} do not fit a {estimator.out_activation_} output "
-            f"with {estimator.n_outputs_} unit(s)"
-        )
-        raise ValueError(msg)
-    # Fitted on a sparse indicator matrix: predictions stay sparse after loading.
-    binarizer.sparse_input_ = bool(getattr(estimator, "_sparse_labels", False))
-    return binarizer

@@ -10,15 +10,11 @@ writes, :func:`load` reads.
 
 from __future__ import annotations
 
-import copy
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-
-from sklearn_dlpp._graph_base import BaseGraphEstimator
-from sklearn_dlpp._outputs import ClassifierOutputs
 
 _CLASSIFIER_ACTIVATIONS = frozenset({"logistic", "softmax"})
 _REGRESSOR_ACTIVATIONS = frozenset({"identity", "exp"})
@@ -26,13 +22,9 @@ _REGRESSOR_ACTIVATIONS = frozenset({"identity", "exp"})
 
 def check_fitted_attributes(estimator: Any) -> None:
     """Raise ValueError naming the first fitted attribute that ``fit`` could not have made."""
-    graph = isinstance(estimator, BaseGraphEstimator)
+    model = estimator.__sklearn_dlpp_model__()
     _count(estimator, "n_outputs_", minimum=1)
-    activations = (
-        _CLASSIFIER_ACTIVATIONS
-        if isinstance(estimator, ClassifierOutputs)
-        else _REGRESSOR_ACTIVATIONS
-    )
+    activations = _CLASSIFIER_ACTIVATIONS if model.classifier else _REGRESSOR_ACTIVATIONS
     activation = _required(estimator, "out_activation_")
     if not isinstance(activation, str) or activation not in activations:
         msg = f"out_activation_ must be one of {sorted(activations)}, got {activation!r}"
@@ -62,12 +54,12 @@ def check_fitted_attributes(estimator: Any) -> None:
         if value is not None and not (isinstance(value, list) and all(map(_real, value))):
             msg = f"{name} must be a list of numbers or None"
             raise ValueError(msg)
-    if isinstance(estimator, ClassifierOutputs):
+    if model.classifier:
         classes = _required(estimator, "classes_")
         if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 1:
             msg = "classes_ must be a one-dimensional array of at least one class"
             raise ValueError(msg)
-    if graph:
+    if model.level != "dense":
         _check_graph(estimator)
     else:
         n_features = _count(estimator, "n_features_in_", minimum=1)
@@ -152,32 +144,19 @@ def _real(value: Any) -> bool:
 def check_layer_counts(estimator: Any, n_tensors: int) -> None:
     """Refuse a network that would have more tensors than the file stores.
 
-    Counted without laying out the whole network: a dense layer has a weight and
-    a bias; a graph network's tensors grow by the same number with every block,
-    counted on networks of zero and one block, after the kinds (a weight and a
-    bias each at least) are bounded. So :func:`layout` never lays out more
-    modules than the file has tensors.
+    Counted without laying out the whole network (the estimator's
+    ``count_tensors``: a dense layer has a weight and a bias; a graph network's
+    tensors grow by the same number with every block, counted on networks of
+    zero and one block), after the kinds of typed nodes (a weight and a bias
+    each at least) are bounded. So :func:`layout` never lays out more modules
+    than the file has tensors.
     """
-    if isinstance(estimator, BaseGraphEstimator):
-        kinds = getattr(estimator, "kinds_", None)
-        n_kinds = 0 if kinds is None else len(kinds)
-        if 2 * n_kinds > n_tensors:
-            msg = f"kinds_ needs at least {2 * n_kinds} tensors; the file stores {n_tensors}"
-            raise ValueError(msg)
-        probe = copy.copy(estimator)
-        counts = []
-        for n_blocks in (0, 1):
-            probe.n_blocks = n_blocks
-            counts.append(len(layout(probe).state_dict()))
-        expected = counts[0] + estimator.n_blocks * (counts[1] - counts[0])
-        what = f"n_blocks={estimator.n_blocks}"
-    else:
-        sizes = estimator._hidden_sizes()
-        if not all(isinstance(size, Integral) and not isinstance(size, bool) for size in sizes):
-            msg = f"hidden_layer_sizes must be integers, got {sizes!r:.80}"
-            raise ValueError(msg)
-        expected = 2 * (len(sizes) + 1)
-        what = f"{len(sizes)} hidden layers"
+    kinds = getattr(estimator, "kinds_", None)
+    n_kinds = 0 if kinds is None else len(kinds)
+    if 2 * n_kinds > n_tensors:
+        msg = f"kinds_ needs at least {2 * n_kinds} tensors; the file stores {n_tensors}"
+        raise ValueError(msg)
+    expected, what = estimator.__sklearn_dlpp_model__().count_tensors()
     if expected > n_tensors:  # fewer: laid out, its layout names the extra tensors
         msg = f"a network of {what} has {expected} tensors; the file stores only {n_tensors}"
         raise ValueError(msg)
@@ -185,11 +164,9 @@ def check_layer_counts(estimator: Any, n_tensors: int) -> None:
 
 def layout(estimator: Any) -> torch.nn.Module:
     """The estimator's network on the ``meta`` device: shapes and dtypes, no memory."""
-    graph = isinstance(estimator, BaseGraphEstimator)
-    n_inputs = estimator.n_node_features_ if graph else estimator.n_features_in_
     # The meta device draws no random numbers; fork_rng keeps the global RNG safe anyway.
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        return estimator._build_module(n_inputs, estimator.n_outputs_)
+        return estimator.__sklearn_dlpp_model__().build()
 
 
 def check_layout(module: torch.nn.Module, declared: dict[str, tuple[tuple[int, ...], Any]]) -> None:

@@ -12,11 +12,13 @@ own bytes until the file is known to be what was saved.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import math
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +139,34 @@ def _tensor_bytes(tensor: Tensor) -> memoryview:
 
 
 # ----------------------------------------------------------------------- read
+def require_safetensors() -> Any:
+    """safetensors' torch module, or an ImportError that says how to install it."""
+    try:
+        import safetensors.torch
+    except ImportError as exc:
+        msg = (
+            "save needs the safetensors package: pip install 'sklearn-dlpp[persist]' "
+            "(or pickle/joblib, which need nothing)."
+        )
+        raise ImportError(msg) from exc
+    return safetensors.torch
+
+
+def write(path: Path, payload: bytes) -> None:
+    """Write to a new file beside ``path``, then rename it over ``path``."""
+    # open(..., "xb") rather than mkstemp: the file gets the user's umask (mkstemp's
+    # 0600 would hide the model from colleagues on a shared machine).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as f:
+            f.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def read(path: Path) -> Container:
     """Parse and check the file's header, then read its tensor bytes (not yet tensors)."""
     not_ours = f"{path} is not a safetensors file written by sklearn_dlpp.save"

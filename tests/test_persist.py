@@ -108,8 +108,9 @@ def _outputs(estimator, X) -> list[np.ndarray]:
 
 def _same_attributes(a, b) -> None:
     params = a.get_params(deep=False)
+    rebuilt = a.__sklearn_dlpp_model__().rebuilt
     for key, value in vars(a).items():
-        if key in params or key in _persist._REBUILT or key == _persist._REQUESTS:
+        if key in params or key in rebuilt or key == _persist._REQUESTS:
             continue
         other = getattr(b, key)
         assert type(other) is type(value), key
