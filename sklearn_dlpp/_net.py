@@ -25,6 +25,7 @@ from sklearn_dlpp._distributed import (
     wrap_for_data_parallel,
 )
 from sklearn_dlpp._losses import WeightedLoss, weight_matrices
+from sklearn_dlpp._model_protocol import binary_proba
 
 __all__ = ["net_class"]
 
@@ -225,7 +226,7 @@ def net_class() -> type:
             """Class probabilities from the network's output, as the estimator gives them."""
             probabilities = self.owner_._proba_from_raw(self._raw(X))
             if probabilities.shape[1] == 1 and self.owner_.out_activation_ == "logistic":
-                return np.hstack([1.0 - probabilities, probabilities])
+                return binary_proba(probabilities)
             return probabilities
 
         def predict(self, X: Any) -> np.ndarray:

@@ -15,6 +15,7 @@ from sklearn_dlpp._docs import fill_doc
 from sklearn_dlpp._graph_base import BaseGraphEstimator
 from sklearn_dlpp._graph_docs import class_doc
 from sklearn_dlpp._graph_estimators import _LogLossValidation
+from sklearn_dlpp._model_protocol import binary_proba
 from sklearn_dlpp._outputs import ClassifierOutputs
 from sklearn_dlpp.graph import split_edges, split_nodes
 
@@ -33,7 +34,7 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
     def _proba_rows(self, raw: np.ndarray) -> np.ndarray:
         proba = self._proba_from_raw(raw)
         if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
-            proba = np.hstack([1.0 - proba, proba])
+            proba = binary_proba(proba)
         return proba
 
     def _flat_scoring(self, X: Any, y: Any, sample_weight: Any) -> tuple:
