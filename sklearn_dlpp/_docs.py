@@ -1,4 +1,4 @@
-"""Docstring text shared by the dense estimators, written once and filled in at import.
+"""Docstring text shared by the estimators, written once and filled in at import.
 
 A docstring line that holds only ``%(name)s`` is replaced by the fragment
 ``name`` of :data:`FRAGMENTS`, indented as the placeholder was: the same text
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -267,23 +268,31 @@ FRAGMENTS: dict[str, str] = {
 }
 
 
-def fill_doc(obj: T) -> T:
-    """Replace each ``%(name)s`` line of ``obj``'s docstring by ``FRAGMENTS[name]``.
+def make_filler(fragments: dict[str, str]) -> Callable[[T], T]:
+    """A decorator replacing each ``%(name)s`` line of a docstring by ``fragments[name]``.
 
     Parameters
     ----------
-    obj : class or function
-        Its ``__doc__`` is rewritten in place.
+    fragments : dict of str to str
+        The shared texts, dedented; each is indented as its placeholder line was.
 
     Returns
     -------
-    obj : class or function
-        ``obj`` itself, so that ``fill_doc`` serves as a decorator.
+    fill_doc : callable
+        Rewrites ``obj.__doc__`` in place and returns ``obj`` (a class or a
+        function); docstrings stripped by ``python -OO`` are left alone.
     """
 
     def fill(match: re.Match) -> str:
-        return textwrap.indent(FRAGMENTS[match["name"]], match["indent"])
+        return textwrap.indent(fragments[match["name"]], match["indent"])
 
-    if obj.__doc__ is not None:  # None under ``python -OO``
-        obj.__doc__ = _PLACEHOLDER.sub(fill, obj.__doc__)
-    return obj
+    def fill_doc(obj: T) -> T:
+        if obj.__doc__ is not None:  # None under ``python -OO``
+            obj.__doc__ = _PLACEHOLDER.sub(fill, obj.__doc__)
+        return obj
+
+    return fill_doc
+
+
+#: Fill the dense and graph estimators' docstrings from :data:`FRAGMENTS`.
+fill_doc = make_filler(FRAGMENTS)

@@ -162,13 +162,9 @@ class BaseGraphEstimator(GraphNetworkMixin, BaseNeuralEstimator):
     def _read(self, X: Any, *, fitted: bool) -> Reading:
         """Read X once (validation, packing); fitted, against what fit saw."""
         fitted_kinds = self._fitted_kinds() if fitted else None
-        options = PackOptions(
-            node_features=self.node_features,
-            edge_features=self.edge_features,
-            set_edges=self.set_edges,
-            k=self.k,
-            knn_features=self.knn_features,
-            node_kind=self.node_kind,
+        # node_features, edge_features, set_edges, k, knn_features, node_kind: parameters
+        options = PackOptions.of(
+            self,
             n_node_features=self.n_node_features_ if fitted else None,
             n_edge_features=self.n_edge_features_ if fitted else None,
             kinds=fitted_kinds,

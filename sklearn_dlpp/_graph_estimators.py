@@ -31,7 +31,33 @@ class _LogLossValidation:
         return -float(np.average(losses, weights=sample_weight))
 
 
-class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator):
+class _GraphLevel(BaseGraphEstimator):
+    """Estimators with one target (a label or a row of numbers) per graph (private base)."""
+
+    _level = "graph"
+
+    @fill_doc
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit on graphs X with one target per graph.
+
+        Parameters
+        ----------
+        %(graph_X)s
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            One label per graph (classifiers), or one target or row of targets
+            per graph (regressors).
+        %(partial_fit_weight)s
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+
+class GraphClassifier(_LogLossValidation, ClassifierOutputs, _GraphLevel):
     __doc__ = class_doc(
         """Graph neural network classifier: one label per graph (e.g. jet tagging).
 
@@ -62,25 +88,6 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None):
-        """Fit on graphs X with one label per graph.
-
-        Parameters
-        ----------
-        %(graph_X)s
-        y : array-like of shape (n_samples,)
-            One label per graph.
-        %(partial_fit_weight)s
-
-        Returns
-        -------
-        self : GraphClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    @fill_doc
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None):
         """One epoch on a chunk of graphs, keeping the optimiser state.
 
@@ -100,7 +107,7 @@ class GraphClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
 
-class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
+class GraphRegressor(RegressorOutputs, _GraphLevel):
     __doc__ = class_doc(
         """Graph neural network regressor: one (or several) real targets per graph.
 
@@ -127,25 +134,6 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
 
     @fill_doc
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any, sample_weight: Any = None):
-        """Fit on graphs X with one target (row) per graph.
-
-        Parameters
-        ----------
-        %(graph_X)s
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The targets.
-        %(partial_fit_weight)s
-
-        Returns
-        -------
-        self : GraphRegressor
-            The fitted estimator.
-        """
-        return self._fit(X, y, sample_weight, incremental=False)
-
-    @fill_doc
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None):
         """One epoch on a chunk of graphs, keeping the optimiser state.
 
@@ -153,8 +141,9 @@ class GraphRegressor(RegressorOutputs, BaseGraphEstimator):
         ----------
         %(graph_chunk)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The targets.
-        %(partial_fit_weight)s
+            The targets of the chunk, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights, as in :meth:`fit`.
 
         Returns
         -------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,13 +25,13 @@ from sklearn_dlpp.graph import split_edges, split_nodes
 class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator):
     """Classifiers of graph parts (nodes or edges): predictions come back per graph."""
 
-    def _per_graph(self, values: np.ndarray, batch) -> list[np.ndarray]:
-        return (split_nodes if self._level == "node" else split_edges)(values, batch)
-
-    def _raw_and_batch(self, X: Any):
+    def _rows_per_graph(self, X: Any, rows: Callable[[np.ndarray], np.ndarray]) -> list:
+        """``rows(raw)`` (one row per node or edge of X) split into one array per graph."""
         _refuse_plain_scorer(self)
         batch = self._batch_for_prediction(X)
-        return self._raw_output(batch), batch.to("cpu")
+        values = rows(self._raw_output(batch))
+        split = split_nodes if self._level == "node" else split_edges
+        return split(values, batch.to("cpu"))
 
     def _proba_rows(self, raw: np.ndarray) -> np.ndarray:
         proba = self._proba_from_raw(raw)
@@ -109,8 +111,7 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         labels : list of ndarray
             One array of labels per graph, in the graph's node (or edge) order.
         """
-        raw, batch = self._raw_and_batch(X)
-        return self._per_graph(self._labels_from_raw(raw), batch)
+        return self._rows_per_graph(X, self._labels_from_raw)
 
     @fill_doc
     def predict_proba(self, X: Any) -> list[np.ndarray]:
@@ -125,8 +126,7 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         proba : list of ndarray of shape (n_nodes_i or n_edges_i, n_classes)
             One array per graph; columns in the order of ``classes_``.
         """
-        raw, batch = self._raw_and_batch(X)
-        return self._per_graph(self._proba_rows(raw), batch)
+        return self._rows_per_graph(X, self._proba_rows)
 
     @fill_doc
     def predict_log_proba(self, X: Any) -> list[np.ndarray]:
@@ -141,8 +141,7 @@ class _PartClassifier(_LogLossValidation, ClassifierOutputs, BaseGraphEstimator)
         log_proba : list of ndarray of shape (n_nodes_i or n_edges_i, n_classes)
             One array per graph.
         """
-        raw, batch = self._raw_and_batch(X)
-        return self._per_graph(_log_proba_rows(self, raw), batch)
+        return self._rows_per_graph(X, partial(_log_proba_rows, self))
 
     @fill_doc
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:

@@ -61,8 +61,6 @@ def hep_style(style: str | None = "CMS") -> Iterator[dict[str, Any]]:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklearn_dlpp.plotting import hep_style, plot_roc
     >>> with hep_style("CMS"):  # doctest: +SKIP
@@ -148,8 +146,6 @@ def plot_loss_curves(estimator_or_estimators, ax=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklearn.datasets import make_classification
     >>> from sklearn_dlpp import MLPClassifier
@@ -260,8 +256,6 @@ def plot_roc(y_true, y_score, sample_weight=None, ax=None, label=None, *, pos_la
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklearn_dlpp.plotting import plot_roc
     >>> ax = plot_roc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], label="toy")
@@ -354,8 +348,6 @@ def plot_graph_attention(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
     >>> from sklearn_dlpp import GraphClassifier
     >>> from sklearn_dlpp.datasets import make_jets

@@ -421,11 +421,10 @@ class EventSet:
         --------
         >>> import numpy as np
         >>> from sklearn_dlpp.graph import EventSet
-        >>> events = EventSet({"jet": [np.array([[1.0, 2.0, 0.9]])],
-        ...                    "muon": [np.array([[3.0, 4.0]])]})
-        >>> G = events.to_graphs()[0]
-        >>> G.nodes[1]["kind"], G.nodes[1]["x"].tolist(), list(G.edges())
-        ('muon', [3.0, 4.0], [(0, 1)])
+        >>> jets = [np.array([[40.0, 0.5, 0.9], [25.0, -1.0, 0.1]])]  # pt, eta, b-tag
+        >>> G = EventSet({"jet": jets, "muon": [np.array([[3.0, 4.0]])]}).to_graphs()[0]
+        >>> G.nodes[2]["kind"], G.nodes[2]["x"].tolist(), list(G.edges())
+        ('muon', [3.0, 4.0], [(0, 1), (0, 2), (1, 2)])
         """
         import networkx as nx
 

@@ -142,16 +142,5 @@ def pack_graphs(
     >>> pack_graphs(batch) is batch
     True
     """
-    options = PackOptions(
-        node_features=node_features,
-        edge_features=edge_features,
-        set_edges=set_edges,
-        k=k,
-        knn_features=knn_features,
-        mask=mask,
-        node_kind=node_kind,
-        n_node_features=n_node_features,
-        n_edge_features=n_edge_features,
-        kinds=kinds,
-    )
+    options = PackOptions.of(locals())
     return read_samples(X, options, dtype).batch

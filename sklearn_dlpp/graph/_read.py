@@ -11,7 +11,7 @@ treat uniformly.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,20 @@ n_node_features, n_edge_features, kinds
     n_edge_features: int | None = None
     kinds: Any = None
     typed: bool | None = None
+
+    @classmethod
+    def of(cls, source: Any, **given: Any) -> PackOptions:
+        """The options named like fields among ``source``'s attributes (or keys), then ``given``.
+
+        An estimator (its parameters) or a function's ``locals()`` (its arguments)
+        carry the options under the same names.
+        """
+        names = [field.name for field in fields(cls)]
+        if isinstance(source, dict):
+            taken = {name: source[name] for name in names if name in source}
+        else:
+            taken = {name: getattr(source, name) for name in names if hasattr(source, name)}
+        return cls(**{**taken, **given})
 
     def __post_init__(self) -> None:
         if self.set_edges not in SET_EDGES:

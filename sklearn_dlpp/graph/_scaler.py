@@ -204,11 +204,8 @@ class GraphScaler(TransformerMixin, BaseEstimator):
         with_std: bool = True,
         node_kind: Any = None,
     ) -> None:
-        self.node_features = node_features
-        self.edge_features = edge_features
-        self.with_mean = with_mean
-        self.with_std = with_std
-        self.node_kind = node_kind
+        # as scikit-learn wants: each argument kept under its name, unvalidated
+        vars(self).update((name, value) for name, value in locals().items() if name != "self")
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -283,14 +280,15 @@ EventSet or GraphBatch
             self.n_edge_features_ = edge_rows.shape[1]
 
     def _options(self, fitted: bool = False) -> PackOptions:
-        return PackOptions(
-            node_features=self.node_features,
-            edge_features=self.edge_features,
-            node_kind=self.node_kind,
-            n_node_features=self.n_node_features_ if fitted else None,
-            n_edge_features=self.n_edge_features_ if fitted else None,
-            kinds=self.kinds_ if fitted else None,
-            typed=(self.kinds_ is not None) if fitted else None,
+        """How to read X: the parameters, and after fit the feature counts and kinds seen."""
+        if not fitted:
+            return PackOptions.of(self)
+        return PackOptions.of(
+            self,
+            n_node_features=self.n_node_features_,
+            n_edge_features=self.n_edge_features_,
+            kinds=self.kinds_,
+            typed=self.kinds_ is not None,
         )
 
     def transform(self, X: Any) -> Any:

@@ -62,10 +62,10 @@ class DeepSetBlock(nn.Module):
 
     Parameters
     ----------
-    {n_node_features}
+    %(n_node_features)s
     hidden : int, default=64
         Width of keys, queries, values and output nodes.
-    {block_options}
+    %(block_options)s
 
     Attributes
     ----------

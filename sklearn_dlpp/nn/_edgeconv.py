@@ -125,7 +125,7 @@ class EdgeConvBlock(nn.Module):
 
     Parameters
     ----------
-    {n_node_features}
+    %(n_node_features)s
     channels : sequence of int, default=(64, 64, 64)
         Widths of the layers of the edge MLP :math:`\phi`.
     k : int, default=16

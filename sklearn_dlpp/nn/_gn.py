@@ -63,7 +63,7 @@ class GNBlock(nn.Module):
 
     Parameters
     ----------
-    {n_node_features}
+    %(n_node_features)s
     n_edge_features : int, default=0
         Width of the edge features (0 when the edges carry none; formerly
         ``edge_features``).
@@ -71,7 +71,7 @@ class GNBlock(nn.Module):
         Width of the messages, of the keys and queries, and of the output nodes.
     aggregation : {"sum", "mean", "max", "attention", "keyquery"}, default="sum"
         The aggregation :math:`\rho` of the incoming messages (see above).
-    {block_options}
+    %(block_options)s
 
     Attributes
     ----------

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from sklearn_dlpp.graph import GraphBatch
 from sklearn_dlpp.nn._attention import DeepSetBlock, pad_nodes
 from sklearn_dlpp.nn._checks import check_choice
+from sklearn_dlpp.nn._docs import fill_doc
 from sklearn_dlpp.nn._edgeconv import EDGECONV_AGGREGATIONS, EdgeConvBlock
 from sklearn_dlpp.nn._gn import AGGREGATIONS, GNBlock
 from sklearn_dlpp.nn._mlp import MLP
@@ -308,13 +309,13 @@ class GraphNetwork(GraphModel):
             attentions.append(attention.mean(1) * pairs)
         return dense[batch.node_graph, slot], attentions
 
+    @fill_doc
     def attention_weights(self, batch: GraphBatch) -> list[Tensor | None]:
         """Attention weights of every block, for plotting.
 
         Parameters
         ----------
-        batch : GraphBatch
-            The graphs, packed as for :meth:`forward`.
+        %(packed_batch)s
 
         Returns
         -------

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from sklearn_dlpp.nn._attention import pad_nodes
+from sklearn_dlpp.nn._docs import fill_doc
 from sklearn_dlpp.nn._model import GraphModel, reset_every_part
 
 # Particle Transformer (Qu, Li & Qian, 2022): particle embedding (128, 512, 128),
@@ -455,13 +456,13 @@ class ParticleTransformer(GraphModel):
             cls, _ = block(dense, mask, cls=cls)
         return cls[:, 0], attentions
 
+    @fill_doc
     def attention_weights(self, batch) -> list[Tensor]:
         """Attention of every particle-attention block, averaged over the heads.
 
         Parameters
         ----------
-        batch : GraphBatch
-            The jets, packed as for :meth:`forward`.
+        %(packed_batch)s
 
         Returns
         -------

@@ -22,7 +22,7 @@ def _expand(index: Tensor, src: Tensor) -> Tensor:
 def segment_sum(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Sum the rows of ``src`` that share a segment: :math:`y_s = \sum_{i: index_i = s} x_i`.
 
-    {segment_reduction}
+    %(segment_reduction)s
     """
     out = src.new_zeros((n_segments, *src.shape[1:]))
     return out.index_add_(0, index, src)
@@ -38,7 +38,7 @@ def segment_count(index: Tensor, n_segments: int, dtype: torch.dtype) -> Tensor:
 def segment_mean(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
     r"""Mean of the rows of each segment, :math:`y_s = \frac{1}{n_s}\sum_{i: index_i = s} x_i`.
 
-    {segment_reduction}
+    %(segment_reduction)s
     """
     count = segment_count(index, n_segments, src.dtype).clamp_(min=1)
     return segment_sum(src, index, n_segments) / count.view(-1, *([1] * (src.dim() - 1)))
@@ -50,7 +50,7 @@ def segment_max(src: Tensor, index: Tensor, n_segments: int) -> Tensor:
 
     The gradient goes to the maximal rows (split evenly between ties).
 
-    {segment_reduction}
+    %(segment_reduction)s
     """
     out = src.new_zeros((n_segments, *src.shape[1:]))
     # include_self=False: the zeros only stand in for segments that receive nothing;
