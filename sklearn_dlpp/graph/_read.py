@@ -75,8 +75,18 @@ n_node_features, n_edge_features, kinds
     def of(cls, source: Any, **given: Any) -> PackOptions:
         """The options named like fields among ``source``'s attributes (or keys), then ``given``.
 
-        An estimator (its parameters) or a function's ``locals()`` (its arguments)
-        carry the options under the same names.
+        Parameters
+        ----------
+        source : object or dict
+            An estimator (its parameters) or a function's ``locals()`` (its
+            arguments): they carry the options under the same names.
+        **given : dict
+            Options that override those of ``source``.
+
+        Returns
+        -------
+        options : PackOptions
+            The options, checked.
         """
         names = [field.name for field in fields(cls)]
         if isinstance(source, dict):
