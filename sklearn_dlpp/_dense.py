@@ -19,6 +19,7 @@ from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._dense_kernel import predict_raw
 from sklearn_dlpp._engine import bounded_threads
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
+from sklearn_dlpp._parallel import finite_sums
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 _NUMPY_ACTIVATIONS = {
@@ -434,13 +435,7 @@ def _predict_input(estimator: BaseDense, X: Any) -> Any:
         and X.shape[0] > 0
         and X.shape[1] == getattr(estimator, "n_features_in_", None)
         and getattr(estimator, "feature_names_in_", None) is None
-        and _finite(X)
+        and finite_sums(X)
     ):
         return X
     return estimator._check_X(X, reset=False)
-
-
-def _finite(X: np.ndarray) -> bool:
-    """scikit-learn's first pass: a finite sum means finite values (an overflow says no)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(X.sum()))

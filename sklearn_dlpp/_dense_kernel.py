@@ -42,12 +42,13 @@ parameters, a torch optimizer without a fused kernel) keeps autograd.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn.modules import module as torch_modules
+
+from sklearn_dlpp._parallel import share
 
 # Switched off by tests and benchmarks that compare against the autograd step.
 enabled = True
@@ -526,17 +527,13 @@ def predict_raw(
     chunks = -(-n // rows)
     before = torch.get_num_threads()
     workers = max(1, min(before if threads is None else threads, chunks))
-    if before == 1 and workers == 1:
-        _forward_chunks(layers, X, out, rows, range(chunks))
-        return out
-    torch.set_num_threads(1)
+    if before > 1:
+        torch.set_num_threads(1)
     try:
-        if workers == 1:
-            _forward_chunks(layers, X, out, rows, range(chunks))
-        else:
-            _in_threads(workers, _forward_chunks, layers, X, out, rows, _Counter(chunks))
+        share(workers, lambda pieces: _forward_chunks(layers, X, out, rows, pieces), range(chunks))
     finally:
-        torch.set_num_threads(before)
+        if before > 1:
+            torch.set_num_threads(before)
     return out
 
 
@@ -556,43 +553,3 @@ def _forward_chunks(layers: list, X: Tensor, out: Tensor, rows: int, chunks: Any
                 torch.addmm(b, h, W.t(), out=target)
                 _activate_(target, activation)
                 h = target
-
-
-class _Counter:
-    """Chunk indices ``0 .. n - 1``, handed out once each to whichever thread asks."""
-
-    def __init__(self, n: int) -> None:
-        self._next = 0
-        self._n = n
-        self._lock = threading.Lock()
-
-    def __iter__(self) -> _Counter:
-        return self
-
-    def __next__(self) -> int:
-        with self._lock:
-            index = self._next
-            if index >= self._n:
-                raise StopIteration
-            self._next = index + 1
-        return index
-
-
-def _in_threads(threads: int, fn: Any, *args: Any) -> None:
-    """``fn(*args)`` in ``threads`` threads (this one included); re-raise the first error."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            fn(*args)
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
-
-    helpers = [threading.Thread(target=run, daemon=True) for _ in range(threads - 1)]
-    for helper in helpers:
-        helper.start()
-    run()
-    for helper in helpers:
-        helper.join()
-    if errors:
-        raise errors[0]
