@@ -14,7 +14,8 @@ best run over best run, the pair least disturbed by other load.
    switched off (autograd), a plain PyTorch loop with fused Adam, scikit-learn.
 2. The default fit: ``MLPClassifier()`` with default parameters (batch 'auto'
    = 200, up to 200 epochs with scikit-learn's stopping rule) on 5,000 x 20.
-3. ``predict_proba`` on 1, 1,000 and 1,000,000 rows; then one-row ``predict``
+3. ``predict_proba`` on 1, 1,000 and 1,000,000 rows (each timed call after a
+   pause, see ``PAUSE``); then one-row ``predict``
    and ``predict_proba`` of the default networks (``MLPClassifier()`` and
    ``MLPRegressor()``, hidden (100,), trained briefly on 5,000 x 20).
 4. Where the time goes (``--overhead``): a training step (the written-out step
@@ -52,6 +53,11 @@ from sklearn_dlpp._engine import TrainingData
 from sklearn_dlpp._parallel import share
 
 HIDDEN = (64, 64)
+# Seconds between two timed predictions: OpenBLAS's threads (scikit-learn's
+# matrix products) busy-wait ~0.1 s after each call, and a prediction timed
+# right after one shared a core with them (1,000,000 rows with two threads:
+# 135 ms instead of 89 ms).
+PAUSE = 0.3
 ALPHA = 1e-4
 LR = 1e-3
 
@@ -229,6 +235,7 @@ def predict_table(fitted, X_te, args):
             fitted[name].predict_proba(batch_X)  # warm up
         for _ in range(max(3, args.repeats)):
             for name in times:
+                time.sleep(PAUSE)
                 start = time.perf_counter()
                 for _ in range(repeat):
                     fitted[name].predict_proba(batch_X)
@@ -274,6 +281,7 @@ def latency_table(args):
     for _ in range(max(5, args.repeats)):
         for name, method, pair in calls:
             for model, record in zip(pair, times[name, method], strict=True):
+                time.sleep(PAUSE)
                 record.append(per_call(getattr(model, method)))
     print(
         "\n| one row, default network (100,) | scikit-learn, us | sklearn-dlpp, us "
@@ -349,6 +357,7 @@ def predict_split_table(fitted, X_te, args):
         fn()
     for _ in range(max(5, args.repeats)):
         for name, fn in parts.items():
+            time.sleep(PAUSE)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
