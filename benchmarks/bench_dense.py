@@ -14,9 +14,15 @@ best run over best run, the pair least disturbed by other load.
    switched off (autograd), a plain PyTorch loop with fused Adam, scikit-learn.
 2. The default fit: ``MLPClassifier()`` with default parameters (batch 'auto'
    = 200, up to 200 epochs with scikit-learn's stopping rule) on 5,000 x 20.
-3. ``predict_proba`` on 1, 1,000 and 1,000,000 rows.
-4. Where a training step's time goes (``--overhead``): the written-out step
-   alone, batching, and skorch's per-batch bookkeeping.
+3. ``predict_proba`` on 1, 1,000 and 1,000,000 rows (each timed call after a
+   pause, see ``PAUSE``); then one-row ``predict``
+   and ``predict_proba`` of the default networks (``MLPClassifier()`` and
+   ``MLPRegressor()``, hidden (100,), trained briefly on 5,000 x 20).
+4. Where the time goes (``--overhead``): a training step (the written-out step
+   alone, batching, and skorch's per-batch bookkeeping), and a 1,000,000-row
+   ``predict_proba`` (input check, matrix products, bias and activations,
+   output activation) against scikit-learn's whole call and the float32
+   matrix-product rate of the cores.
 
 Each part runs once per entry of ``--threads`` (torch's threads and
 scikit-learn's BLAS threads both set to it).
@@ -38,12 +44,20 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from threadpoolctl import threadpool_limits
 
-from sklearn_dlpp import MLPClassifier, _dense_kernel
+from sklearn_dlpp import MLPClassifier, MLPRegressor, _dense_kernel
+from sklearn_dlpp._dense import _CPU_PREDICT_ROWS, _predict_input
 from sklearn_dlpp._engine import TrainingData
+from sklearn_dlpp._parallel import share
 
 HIDDEN = (64, 64)
+# Seconds between two timed predictions: OpenBLAS's threads (scikit-learn's
+# matrix products) busy-wait ~0.1 s after each call, and a prediction timed
+# right after one shared a core with them (1,000,000 rows with two threads:
+# 135 ms instead of 89 ms).
+PAUSE = 0.3
 ALPHA = 1e-4
 LR = 1e-3
 
@@ -221,6 +235,7 @@ def predict_table(fitted, X_te, args):
             fitted[name].predict_proba(batch_X)  # warm up
         for _ in range(max(3, args.repeats)):
             for name in times:
+                time.sleep(PAUSE)
                 start = time.perf_counter()
                 for _ in range(repeat):
                     fitted[name].predict_proba(batch_X)
@@ -230,6 +245,139 @@ def predict_table(fitted, X_te, args):
             f"{summary(times['sklearn-dlpp'], 1e3)} | "
             f"{ratio(times['scikit-learn'], times['sklearn-dlpp'])} |"
         )
+
+
+def latency_table(args):
+    """One-row predict and predict_proba of the default networks, interleaved."""
+    X, y = make_classification(n_samples=5_000, n_features=20, random_state=2)
+    X = X.astype(np.float32)
+    target = X[:, :3].sum(1)
+    default = {"max_iter": 20, "random_state": 0}
+    models = {
+        "MLPClassifier": (SkMLPClassifier(**default).fit(X, y), MLPClassifier(**default).fit(X, y)),
+        "MLPRegressor": (
+            SkMLPRegressor(**default).fit(X, target),
+            MLPRegressor(**default).fit(X, target),
+        ),
+    }
+    row = X[:1]
+    calls = [
+        (name, method, pair)
+        for name, pair in models.items()
+        for method in ("predict", "predict_proba")
+        if hasattr(pair[0], method)
+    ]
+    times = {(name, method): ([], []) for name, method, _ in calls}
+
+    def per_call(fn, n=1000):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn(row)
+        return (time.perf_counter() - start) / n
+
+    for _, method, pair in calls:
+        for model in pair:
+            getattr(model, method)(row)  # warm up
+    for _ in range(max(5, args.repeats)):
+        for name, method, pair in calls:
+            for model, record in zip(pair, times[name, method], strict=True):
+                time.sleep(PAUSE)
+                record.append(per_call(getattr(model, method)))
+    print(
+        "\n| one row, default network (100,) | scikit-learn, us | sklearn-dlpp, us "
+        "| ours faster by |"
+    )
+    print("| --- | ---: | ---: | ---: |")
+    for (name, method), (theirs, mine) in times.items():
+        print(
+            f"| {name}.{method} | {summary(theirs, 1e6)} | {summary(mine, 1e6)} | "
+            f"{ratio(theirs, mine)} |"
+        )
+
+
+def predict_split_table(fitted, X_te, args):
+    """Where a 1,000,000-row predict_proba goes, against scikit-learn's whole call."""
+    big = np.ascontiguousarray(np.repeat(X_te, -(-1_000_000 // len(X_te)), axis=0)[:1_000_000])
+    ours_model, theirs = fitted["sklearn-dlpp"], fitted["scikit-learn"]
+    module = ours_model.module_
+    layers = [(m.weight.detach(), m.bias.detach()) for m in ours_model._linears()]
+    X = torch.from_numpy(big)
+    rows, threads = _CPU_PREDICT_ROWS, torch.get_num_threads()
+    chunks = range(-(-len(big) // rows))
+    flop = 2 * len(big) * sum(w.numel() for w, _ in layers)
+    raw = ours_model._raw(big)
+
+    def products(bias_and_relu):
+        out = X.new_empty((len(big), layers[-1][0].shape[0]))
+
+        def work(pieces):
+            buffers = [X.new_empty((rows, w.shape[0])) for w, _ in layers[:-1]]
+            with torch.inference_mode():
+                for chunk in pieces:
+                    start, stop = chunk * rows, min(len(big), (chunk + 1) * rows)
+                    h = X[start:stop]
+                    for i, (w, b) in enumerate(layers):
+                        last = i == len(layers) - 1
+                        target = out[start:stop] if last else buffers[i][: stop - start]
+                        if bias_and_relu:
+                            torch.addmm(b, h, w.t(), out=target)
+                            if not last:
+                                target.relu_()
+                        else:
+                            torch.mm(h, w.t(), out=target)
+                        h = target
+
+        torch.set_num_threads(1)
+        try:
+            share(threads, work, chunks)
+        finally:
+            torch.set_num_threads(threads)
+
+    square = torch.randn(1024, 1024)
+
+    def peak():
+        torch.set_num_threads(1)
+        try:
+            share(threads, lambda pieces: [torch.mm(square, square) for _ in pieces], range(8))
+        finally:
+            torch.set_num_threads(threads)
+
+    parts = {
+        "scikit-learn predict_proba (whole call)": lambda: theirs.predict_proba(big),
+        "sklearn-dlpp predict_proba (whole call)": lambda: ours_model.predict_proba(big),
+        "  input check (finite sums of X)": lambda: _predict_input(ours_model, big),
+        "  matrix products alone (mm)": lambda: products(False),
+        "  products + bias + relu (the forward)": lambda: products(True),
+        "  forward as predict runs it (predict_raw)": lambda: _forward(module, X),
+        "  output: expit + [1 - p, p]": lambda: ours_model._proba_from_raw(raw),
+        "float32 sgemm 1024^3 on each thread": peak,
+    }
+    times = {name: [] for name in parts}
+    for fn in parts.values():
+        fn()
+    for _ in range(max(5, args.repeats)):
+        for name, fn in parts.items():
+            time.sleep(PAUSE)
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    print(
+        f"\n| 1,000,000 rows, {threads} thread(s): where it goes | ms, median [range] "
+        "| GFLOP/s (best) |"
+    )
+    print("| --- | ---: | ---: |")
+    for name, record in times.items():
+        rate = ""
+        if "products" in name or "forward" in name:
+            rate = f"{flop / min(record) / 1e9:.0f}"
+        elif "sgemm" in name:
+            rate = f"{8 * 2 * 1024**3 / min(record) / 1e9:.0f}"
+        print(f"| {name} | {summary(record, 1e3)} | {rate} |")
+
+
+def _forward(module, X):
+    with torch.inference_mode():
+        return _dense_kernel.predict_raw(module, X, _CPU_PREDICT_ROWS)
 
 
 def overhead_table(fitted, data, args):
@@ -317,8 +465,10 @@ def main() -> None:
                 default_table(args)
             if "predict" not in args.skip:
                 predict_table(fitted, data[2], args)
+                latency_table(args)
             if args.overhead:
                 overhead_table(fitted, data, args)
+                predict_split_table(fitted, data[2], args)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from sklearn_dlpp._batches import TrainingData
 from sklearn_dlpp._dense_kernel import predict_raw
 from sklearn_dlpp._model_protocol import ModelProtocol, count_dense_tensors, dense_example
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
+from sklearn_dlpp._parallel import finite_sums
 from sklearn_dlpp._runtime import bounded_threads
 from sklearn_dlpp.nn import ACTIVATIONS
 
@@ -32,8 +33,9 @@ _NUMPY_ACTIVATIONS = {
 # for networks up to this many parameters (their float64 copy is made per call).
 _NUMPY_ROWS = 64
 _NUMPY_MAX_PARAMETERS = 1 << 17
-# Rows per chunk and thread of a bulk CPU prediction: a hidden layer's activations
-# stay in cache, and each thread gets this much work per parallel region.
+# Rows per chunk of a bulk CPU prediction, each thread taking the next chunk: for
+# 1,000,000 rows x 20 through (64, 64), chunks of 256-2,048 rows were no faster
+# (they pay more Python per row than they gain in cache).
 _CPU_PREDICT_ROWS = 4096
 
 
@@ -265,35 +267,49 @@ class BaseDense(BaseNeuralEstimator):
         return X_tr, X_val, t_tr, t_val, y_tr, y_val, w_tr, w_val
 
     def _raw(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "module_")
-        X = self._check_X(X, reset=False)
+        if "module_" not in self.__dict__:
+            check_is_fitted(self, "module_")
+        X = _predict_input(self, X)
         linears = self._linears()
-        dtype = linears[0].weight.dtype
+        dtype = linears[0]._parameters["weight"].dtype
         _check_float32_range(X, dtype)
-        if (
-            X.shape[0] <= _NUMPY_ROWS
-            and self.device_ == "cpu"
-            and not sp.issparse(X)
-            and sum(m.weight.numel() + m.bias.numel() for m in linears) <= _NUMPY_MAX_PARAMETERS
-        ):
-            raw = self._numpy_forward(X, linears)
-        else:
-            raw = self._raw_output(self._tensor(X))
+        raw = None
+        if X.shape[0] <= _NUMPY_ROWS and self.device_ == "cpu" and not sp.issparse(X):
+            layers = self._numpy_views(linears)
+            if sum(w.size + b.size for w, b in layers) <= _NUMPY_MAX_PARAMETERS:
+                raw = self._numpy_forward(X, layers)
+        if raw is None:
+            tensor = self._tensor(X)
+            raw = self._cpu_raw(tensor)
+            if raw is None:
+                raw = super()._raw_output(tensor)
         return raw.astype(np.result_type(X.dtype, _NUMPY_DTYPES[dtype]), copy=False)
 
     def _raw_output(self, X: Any) -> np.ndarray:
-        """Raw outputs; on the CPU, chunk by chunk into preallocated buffers (see predict_raw)."""
-        if isinstance(X, Tensor) and X.device.type == "cpu":
-            module = self.module_
-            if module.training:
-                module.eval()
-            with bounded_threads(), torch.inference_mode():
-                raw = predict_raw(module, X, _CPU_PREDICT_ROWS * torch.get_num_threads())
-            if raw is not None:
-                return raw.numpy().astype(np.float64)
-        return super()._raw_output(X)
+        """Raw outputs as float64; on the CPU, chunk by chunk into buffers (see predict_raw)."""
+        raw = self._cpu_raw(X)
+        if raw is None:
+            return super()._raw_output(X)
+        return raw.astype(np.float64)
 
-    def _numpy_forward(self, X: np.ndarray, linears: list[nn.Linear] | None = None) -> np.ndarray:
+    def _cpu_raw(self, X: Any) -> np.ndarray | None:
+        """Raw outputs in the network's precision by ``predict_raw``, else None.
+
+        The rows go in chunks of ``_CPU_PREDICT_ROWS`` to each of torch's
+        intra-op threads (within the process's thread budget).
+        """
+        if not isinstance(X, Tensor) or X.device.type != "cpu":
+            return None
+        module = self.module_
+        if module.training:
+            module.eval()
+        with bounded_threads(), torch.inference_mode():
+            raw = predict_raw(module, X, _CPU_PREDICT_ROWS)
+        return None if raw is None else raw.numpy()
+
+    def _numpy_forward(
+        self, X: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> np.ndarray:
         """The network in numpy, for a few rows on the CPU.
 
         torch's per-module dispatch costs ~60 us for a 3-layer MLP, four times
@@ -304,14 +320,18 @@ class BaseDense(BaseNeuralEstimator):
         rounding (scikit-learn's subset-invariance check). Results agree with
         the float32 torch path to float32 rounding. The copies are made per
         call (microseconds for the networks this path takes), so weights edited
-        through ``coefs_`` are always seen.
+        through ``coefs_`` are always seen. ``layers`` are the weights' numpy
+        views (``_numpy_views``).
         """
         h = np.asarray(X, dtype=np.float64)
-        layers = self._numpy_views(self._linears() if linears is None else linears)
+        if layers is None:
+            layers = self._numpy_views(self._linears())
         activation = _NUMPY_ACTIVATIONS[self.activation]
+        last = len(layers) - 1
         for i, (weight, bias) in enumerate(layers):
-            h = h @ weight.T.astype(np.float64, copy=False) + bias.astype(np.float64, copy=False)
-            if i < len(layers) - 1 and activation is not None:
+            h = h @ weight.T.astype(np.float64, copy=False)
+            h += bias.astype(np.float64, copy=False)
+            if i < last and activation is not None:
                 h = activation(h)
         return h
 
@@ -322,7 +342,7 @@ class BaseDense(BaseNeuralEstimator):
         are seen at once; a new storage (a new module, re-pointed parameters)
         changes the data pointers that key the cache.
         """
-        key = tuple(p.data_ptr() for m in linears for p in (m.weight, m.bias))
+        key = _pointers(linears)
         cached = self.__dict__.get("_numpy_cache")
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -332,8 +352,7 @@ class BaseDense(BaseNeuralEstimator):
     def _cache_numpy_views(self) -> None:
         if self.device_ == "cpu":
             linears = self._linears()
-            key = tuple(p.data_ptr() for m in linears for p in (m.weight, m.bias))
-            self._numpy_cache = (key, self._numpy_views(linears))
+            self._numpy_cache = (_pointers(linears), self._numpy_views(linears))
 
     def _after_load(self) -> None:
         self._cache_numpy_views()
@@ -414,3 +433,39 @@ def _check_float32_range(X: Any, dtype: torch.dtype) -> None:
             "see as infinite; scale X (StandardScaler) or use dtype='float64'."
         )
         raise ValueError(msg)
+
+
+def _pointers(linears: list[nn.Linear]) -> tuple[int, ...]:
+    """Data pointers of the layers' weights and biases: the key of the numpy views."""
+    # _parameters directly: Module.__getattr__ costs a microsecond per lookup.
+    return tuple(
+        [p.data_ptr() for m in linears for p in (m._parameters["weight"], m._parameters["bias"])]
+    )
+
+
+_PREDICT_DTYPES = (np.float64, np.float32)
+
+
+def _predict_input(estimator: BaseDense, X: Any) -> Any:
+    """X checked as ``estimator._check_X(X, reset=False)`` would; the usual case cheaply.
+
+    scikit-learn's ``validate_data`` costs ~40 us per call whatever the size of
+    X, half of a one-row prediction. A float32/float64 ndarray with at least
+    one row, the fitted number of features and only finite values, given to an
+    estimator fitted without feature names, is what it returns unchanged and
+    without a warning: such an X is returned as it is after the same checks;
+    anything else (lists, frames, sparse matrices, other dtypes or shapes,
+    NaN or infinity) goes through ``_check_X`` for its conversions, warnings
+    and errors.
+    """
+    if (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _PREDICT_DTYPES
+        and X.shape[0] > 0
+        and X.shape[1] == getattr(estimator, "n_features_in_", None)
+        and getattr(estimator, "feature_names_in_", None) is None
+        and finite_sums(X)
+    ):
+        return X
+    return estimator._check_X(X, reset=False)

@@ -21,6 +21,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn_dlpp._compat import _check_partial_fit_first_call, _check_sample_weight
 from sklearn_dlpp._docs import fill_doc
+from sklearn_dlpp._model_protocol import binary_proba
+from sklearn_dlpp._parallel import elementwise
 
 # Training runs in float32 unless an estimator says otherwise: larger values become inf.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -76,8 +78,9 @@ def _check_labels(y: Any) -> None:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # scipy's expit: stable for large |z|, one pass (a quarter of exp(-logaddexp)).
-    return expit(z)
+    # scipy's expit: stable for large |z|, one pass (a quarter of exp(-logaddexp));
+    # a million values take ~8 ms, so large arrays are split over threads.
+    return elementwise(expit, z)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -204,7 +207,7 @@ class ClassifierOutputs(ClassifierMixin):
         """
         proba = self._proba_from_raw(self._raw(X))
         if self.n_outputs_ == 1 and self.out_activation_ == "logistic":
-            return np.hstack([1.0 - proba, proba])
+            return binary_proba(proba)
         return proba
 
     @fill_doc

@@ -295,6 +295,19 @@ def test_chunked_prediction_matches_the_module(rows):
         np.testing.assert_allclose(predict_raw(module, X, 4), module(X), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_chunks_spread_over_threads_give_the_serial_result(threads):
+    torch.manual_seed(0)
+    module = dense_network([4, 6, 5, 2], "relu").eval()
+    X = torch.randn(23, 4)
+    before = torch.get_num_threads()
+    with torch.inference_mode():
+        serial = predict_raw(module, X, 4, threads=1)
+        spread = predict_raw(module, X, 4, threads=threads)
+    np.testing.assert_array_equal(spread, serial)
+    assert torch.get_num_threads() == before
+
+
 def test_chunked_prediction_leaves_hooked_modules_to_torch():
     module = dense_network([4, 6, 2], "relu").eval()
     module[0].register_forward_hook(lambda *args: None)
