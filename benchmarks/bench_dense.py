@@ -47,7 +47,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from threadpoolctl import threadpool_limits
 
-from sklearn_dlpp import MLPClassifier, MLPRegressor, _dense_kernel
+from sklearn_dlpp import MLPClassifier, MLPRegressor, _dense_kernel, _dense_layers
 from sklearn_dlpp._dense import _CPU_PREDICT_ROWS, _predict_input
 from sklearn_dlpp._engine import TrainingData
 from sklearn_dlpp._parallel import share
@@ -377,7 +377,7 @@ def predict_split_table(fitted, X_te, args):
 
 def _forward(module, X):
     with torch.inference_mode():
-        return _dense_kernel.predict_raw(module, X, _CPU_PREDICT_ROWS)
+        return _dense_layers.predict_raw(module, X, _CPU_PREDICT_ROWS)
 
 
 def overhead_table(fitted, data, args):

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from sklearn_dlpp._base import BaseNeuralEstimator
 from sklearn_dlpp._batches import TrainingData
-from sklearn_dlpp._dense_kernel import predict_raw
+from sklearn_dlpp._dense_layers import predict_raw
 from sklearn_dlpp._model_protocol import ModelProtocol, count_dense_tensors, dense_example
 from sklearn_dlpp._outputs import FLOAT32_MAX, check_weights
 from sklearn_dlpp._parallel import finite_sums

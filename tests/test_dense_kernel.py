@@ -12,7 +12,8 @@ from skorch.callbacks import Callback, GradientNormClipping
 
 from sklearn_dlpp import MLPClassifier, MLPRegressor, PerceptronClassifier, _dense_kernel
 from sklearn_dlpp._dense import dense_network
-from sklearn_dlpp._dense_kernel import DenseKernel, attach, predict_raw
+from sklearn_dlpp._dense_kernel import DenseKernel, attach
+from sklearn_dlpp._dense_layers import predict_raw
 from sklearn_dlpp._engine import WeightedLoss
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
