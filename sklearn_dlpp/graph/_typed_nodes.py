@@ -31,11 +31,6 @@ def is_events(X: Any) -> bool:
     return isinstance(X, (list, tuple)) and len(X) > 0 and isinstance(X[0], Mapping)
 
 
-def is_typed(X: Any, node_kind: Any = None, kinds: Any = None) -> bool:
-    """Whether :func:`pack_graphs` reads X as typed nodes."""
-    return node_kind is not None or kinds is not None or is_events(X)
-
-
 def check_layout(kinds: Any) -> Layout:
     """A layout from a mapping kind -> n_features or from (kind, n_features) pairs."""
     pairs = kinds.items() if isinstance(kinds, Mapping) else kinds
